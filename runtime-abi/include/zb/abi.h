@@ -50,15 +50,15 @@ extern "C" {
  * side that reads that direction) have bit 30 set.
  */
 typedef enum zb_frame_type {
-  ZB_FRAME_BEGIN = 0x00000001,     /* opens a direction; the initial BEGIN opens the stream */
-  ZB_FRAME_DATA = 0x00000002,      /* payload, or a fragment of one (see ZB_DATA_*) */
-  ZB_FRAME_END = 0x00000003,       /* closes a direction gracefully */
-  ZB_FRAME_ABORT = 0x00000004,     /* closes a direction with an error */
-  ZB_FRAME_FLUSH = 0x00000005,     /* out-of-band extension without payload */
-  ZB_FRAME_RESET = 0x40000001,     /* the reader refuses or aborts the direction */
-  ZB_FRAME_WINDOW = 0x40000002,    /* the reader grants credit for the direction */
-  ZB_FRAME_SIGNAL = 0x40000003,    /* a timer or a post from another thread (host to binding) */
-  ZB_FRAME_CHALLENGE = 0x40000004  /* the reader asks the writer to re-authorize */
+  ZB_FRAME_BEGIN = 0x00000001,    /* opens a direction; the initial BEGIN opens the stream */
+  ZB_FRAME_DATA = 0x00000002,     /* payload, or a fragment of one (see ZB_DATA_*) */
+  ZB_FRAME_END = 0x00000003,      /* closes a direction gracefully */
+  ZB_FRAME_ABORT = 0x00000004,    /* closes a direction with an error */
+  ZB_FRAME_FLUSH = 0x00000005,    /* out-of-band extension without payload */
+  ZB_FRAME_RESET = 0x40000001,    /* the reader refuses or aborts the direction */
+  ZB_FRAME_WINDOW = 0x40000002,   /* the reader grants credit for the direction */
+  ZB_FRAME_SIGNAL = 0x40000003,   /* a timer or a post from another thread (host to binding) */
+  ZB_FRAME_CHALLENGE = 0x40000004 /* the reader asks the writer to re-authorize */
 } zb_frame_type;
 
 /* True when frames of this type travel against the direction they name. */
@@ -103,14 +103,14 @@ typedef struct zb_frame_t {
   int64_t timestamp;    /* nanoseconds since the Unix epoch, or 0 */
   uint64_t trace_id;
   uint64_t authorization;
-  uint64_t affinity;     /* BEGIN */
-  uint64_t budget_id;    /* DATA, FLUSH, WINDOW: shared budget, or 0 */
-  int32_t reserved;      /* DATA, FLUSH: credit this frame consumes (length + padding) */
-  int32_t minimum;       /* WINDOW: smallest useful grant */
-  uint8_t flags;         /* DATA: ZB_DATA_* */
-  uint8_t capabilities;  /* WINDOW */
-  uint16_t unused;       /* zero */
-  int32_t signal_id;     /* SIGNAL: the id given when it was scheduled or posted */
+  uint64_t affinity;    /* BEGIN */
+  uint64_t budget_id;   /* DATA, FLUSH, WINDOW: shared budget, or 0 */
+  int32_t reserved;     /* DATA, FLUSH: credit this frame consumes (length + padding) */
+  int32_t minimum;      /* WINDOW: smallest useful grant */
+  uint8_t flags;        /* DATA: ZB_DATA_* */
+  uint8_t capabilities; /* WINDOW */
+  uint16_t unused;      /* zero */
+  int32_t signal_id;    /* SIGNAL: the id given when it was scheduled or posted */
   /* DATA and SIGNAL: the payload. payload == NULL is a null payload (a Kafka tombstone), which is
    * not the same as an empty one: an empty payload has a non-NULL pointer and length 0. */
   const uint8_t* payload;
@@ -124,11 +124,11 @@ typedef struct zb_frame_t {
 /* Results of host calls. Negative values are errors. */
 typedef enum zb_result {
   ZB_OK = 0,
-  ZB_ERR_INVALID = -1,      /* a malformed frame or argument */
-  ZB_ERR_NO_ROUTE = -2,     /* no binding with the frame's routed_id */
-  ZB_ERR_REFUSED = -3,      /* the target binding refused the stream */
+  ZB_ERR_INVALID = -1,        /* a malformed frame or argument */
+  ZB_ERR_NO_ROUTE = -2,       /* no binding with the frame's routed_id */
+  ZB_ERR_REFUSED = -3,        /* the target binding refused the stream */
   ZB_ERR_UNKNOWN_STREAM = -4, /* no open stream with that id for the caller */
-  ZB_ERR_CLOSED = -5        /* the direction is already closed */
+  ZB_ERR_CLOSED = -5          /* the direction is already closed */
 } zb_result;
 
 /* Log levels, in increasing severity. */
@@ -141,9 +141,9 @@ typedef enum zb_log_level {
 
 /* Metric kinds for zb_host_api_t.metric_register. */
 typedef enum zb_metric_kind {
-  ZB_METRIC_COUNTER = 0,   /* monotonically increasing; record() adds */
-  ZB_METRIC_GAUGE = 1,     /* record() adds a signed delta */
-  ZB_METRIC_HISTOGRAM = 2  /* record() observes one value */
+  ZB_METRIC_COUNTER = 0,  /* monotonically increasing; record() adds */
+  ZB_METRIC_GAUGE = 1,    /* record() adds a signed delta */
+  ZB_METRIC_HISTOGRAM = 2 /* record() observes one value */
 } zb_metric_kind;
 
 /* Opaque handles. Each is created by one side and destroyed by the same side. */
@@ -160,13 +160,13 @@ typedef struct zb_stream_t zb_stream_t;             /* binding's state for one s
  */
 typedef struct zb_binding_config_t {
   uint32_t struct_size;
-  uint64_t id;             /* this binding's id; frames routed to it carry it as routed_id */
-  const char* namespace_;  /* zilla.yaml `name` */
-  const char* name;        /* the binding's key under `bindings` */
-  const char* type;        /* `type`, e.g. "kafka-grpc" */
-  const char* kind;        /* `kind`, e.g. "remote_server" */
-  uint64_t entry_id;       /* id of the `entry` binding, or 0 */
-  uint64_t exit_id;        /* id of the binding-level `exit`, or 0 */
+  uint64_t id;              /* this binding's id; frames routed to it carry it as routed_id */
+  const char* namespace_;   /* zilla.yaml `name` */
+  const char* name;         /* the binding's key under `bindings` */
+  const char* type;         /* `type`, e.g. "kafka-grpc" */
+  const char* kind;         /* `kind`, e.g. "remote_server" */
+  uint64_t entry_id;        /* id of the `entry` binding, or 0 */
+  uint64_t exit_id;         /* id of the binding-level `exit`, or 0 */
   const char* options_json; /* `options` as JSON text; "{}" when absent */
   const char* routes_json;  /* `routes` as JSON text; "[]" when absent */
   const char* binding_json; /* the whole binding entry as JSON text */
@@ -355,7 +355,7 @@ typedef struct zb_binding_api_t {
  * Lifetime: the table lives until on_unload returns. Thread: control.
  */
 typedef const zb_binding_api_t* (*zb_binding_init_fn)(const zb_host_api_t* host, char* error,
-                                                       size_t error_capacity);
+                                                      size_t error_capacity);
 
 /* NOLINTEND */
 

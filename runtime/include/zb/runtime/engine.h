@@ -106,8 +106,9 @@ class Engine {
   int64_t nowNs() const;
   size_t openStreams() const;
 
+  struct Impl;  // opaque; public so the host call table can reach it
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

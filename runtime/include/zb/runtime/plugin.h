@@ -28,6 +28,7 @@ class Plugin {
   // Finds "<dir>/libbinding-<type>.so" in the first of `dirs` that has it; "" if none.
   static std::string find(const std::vector<std::string>& dirs, const std::string& type);
 
+  // The binding's hooks, copied up to its struct_size (later hooks are NULL).
   const zb_binding_api_t* api() const { return api_; }
   const std::string& path() const { return path_; }
   // The binding's ABI version, e.g. "1.0".
@@ -36,7 +37,8 @@ class Plugin {
  private:
   Plugin() = default;
   void* handle_ = nullptr;
-  const zb_binding_api_t* api_ = nullptr;
+  const zb_binding_api_t* api_ = nullptr;  // points at table_
+  zb_binding_api_t table_;
   std::string path_;
 };
 
