@@ -1,0 +1,35 @@
+// SIGINT and SIGTERM without async-signal-safety traps: the signals are blocked in every thread
+// and read from a signalfd by one watcher thread, which runs an ordinary callback.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace zb::host {
+
+class StopSignals {
+ public:
+  // Blocks SIGINT and SIGTERM in the calling thread; threads started afterwards inherit the mask.
+  // Call first thing in main, before any thread exists. Thread: control.
+  static bool block(std::string& error);
+
+  // Starts the watcher. `on_signal(signo, count)` runs on the watcher thread for each signal,
+  // count being 1 for the first one. Thread: control.
+  explicit StopSignals(std::function<void(int signo, int count)> on_signal);
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  bool ok() const { return signal_fd_ >= 0 && wake_fd_ >= 0; }
+
+ private:
+  void watch();  // Thread: the watcher.
+
+  std::function<void(int, int)> on_signal_;
+  int signal_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace zb::host

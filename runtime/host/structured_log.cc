@@ -1,0 +1,186 @@
+#include "structured_log.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <ctime>
+
+namespace zb::host {
+
+namespace {
+
+const char* levelName(zb_log_level level) {
+  switch (level) {
+    case ZB_LOG_DEBUG:
+      return "debug";
+    case ZB_LOG_INFO:
+      return "info";
+    case ZB_LOG_WARN:
+      return "warn";
+    case ZB_LOG_ERROR:
+      return "error";
+  }
+  return "info";
+}
+
+// 2024-05-01T12:00:00.123Z
+std::string isoTime(int64_t now_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(now_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(now_ms % 1000));
+  return std::string(text, n) + millis;
+}
+
+// Length of the valid UTF-8 sequence at `text[i]`, or 0 when it is not one.
+size_t utf8Length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  size_t length;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    length = 2;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    length = 3;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    length = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  uint32_t code = c & (0x7F >> length);
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+std::string jsonEscaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c == '\n') {
+      out += "\\n";
+      ++i;
+    } else if (c == '\r') {
+      out += "\\r";
+      ++i;
+    } else if (c == '\t') {
+      out += "\\t";
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", c);
+      out += escape;
+      ++i;
+    } else {
+      const size_t length = utf8Length(text, i);
+      if (length == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+    }
+  }
+  return out;
+}
+
+bool looksSecret(std::string_view env_name) {
+  std::string upper(env_name);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  // AUTHORITY (a host:port) is not a credential; AUTH alone usually is.
+  for (size_t at = upper.find("AUTHORITY"); at != std::string::npos; at = upper.find("AUTHORITY")) {
+    upper.erase(at, 9);
+  }
+  for (const char* marker : {"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "KEY",
+                             "CREDENTIAL", "AUTH", "PRIVATE"}) {
+    if (upper.find(marker) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void StructuredLog::setSecrets(std::vector<std::string> secrets) {
+  secrets.erase(std::remove_if(secrets.begin(), secrets.end(),
+                               [](const std::string& s) { return s.size() < 4; }),
+                secrets.end());
+  // Longest first, so a secret containing another is masked whole.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::lock_guard<std::mutex> lock(mutex_);
+  secrets_ = std::move(secrets);
+}
+
+std::string StructuredLog::masked(std::string_view msg) const {
+  std::string text(msg);
+  for (const std::string& secret : secrets_) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
+  }
+  return text;
+}
+
+std::string StructuredLog::formatLine(zb_log_level level, std::string_view binding,
+                                      std::string_view msg, int64_t now_ms) const {
+  const std::string text = masked(msg);
+  std::string line;
+  if (format_ == LogFormat::kJson) {
+    line = "{\"ts\":\"" + isoTime(now_ms) + "\",\"level\":\"" + levelName(level) + "\"";
+    if (!binding.empty()) {
+      line += ",\"binding\":\"" + jsonEscaped(binding) + "\"";
+    }
+    line += ",\"msg\":\"" + jsonEscaped(text) + "\"}";
+  } else {
+    std::string upper = levelName(level);
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    upper.resize(5, ' ');
+    line = isoTime(now_ms) + " " + upper + " ";
+    if (!binding.empty()) {
+      line.append(binding);
+      line += ": ";
+    }
+    // One event, one line: line breaks inside a message would split it for log readers.
+    for (const char c : text) {
+      line += (c == '\n' || c == '\r') ? ' ' : c;
+    }
+  }
+  return line;
+}
+
+void StructuredLog::write(zb_log_level level, std::string_view binding, std::string_view msg) {
+  if (level < threshold_) {
+    return;
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string line = formatLine(level, binding, msg, now_ms);
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace zb::host
