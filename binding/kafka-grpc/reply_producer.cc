@@ -1,0 +1,281 @@
+#include "reply_producer.h"
+
+#include "correlated_call.h"
+#include "remote_server.h"
+
+#include <zb/sdk/extension.hpp>
+
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+namespace zb::kafka_grpc {
+namespace {
+
+constexpr std::string_view kStatusHeader = "zilla:status";
+constexpr std::string_view kMessageHeader = "zilla:message";
+constexpr std::string_view kMetaPrefix = "meta:";
+constexpr std::string_view kBinSuffix = "-bin";
+
+const uint8_t kEmpty[1] = {0};
+
+using flatbuffers::Offset;
+
+Offset<zb::kafka::Header> header(flatbuffers::FlatBufferBuilder& fbb, std::string_view name,
+                                 std::string_view value) {
+  return zb::kafka::CreateHeader(fbb, sdk::bytesIn(fbb, name), sdk::bytesIn(fbb, value));
+}
+
+// "meta:<name>" or "meta:<name>-bin", written straight into the buffer.
+Offset<flatbuffers::Vector<uint8_t>> metaName(flatbuffers::FlatBufferBuilder& fbb,
+                                              const MetadataView& entry) {
+  const bool binary = entry.type == zb::grpc::MetadataType::BASE64;
+  const size_t length = kMetaPrefix.size() + entry.name.size() + (binary ? kBinSuffix.size() : 0);
+  uint8_t* out = nullptr;
+  const auto vector = fbb.CreateUninitializedVector(length, &out);
+  std::memcpy(out, kMetaPrefix.data(), kMetaPrefix.size());
+  std::memcpy(out + kMetaPrefix.size(), entry.name.data(), entry.name.size());
+  if (binary) {
+    std::memcpy(out + kMetaPrefix.size() + entry.name.size(), kBinSuffix.data(), kBinSuffix.size());
+  }
+  return vector;
+}
+
+}  // namespace
+
+void ReplyProducer::reset() {
+  port_ = nullptr;
+  status_pending_ = status_written_ = done_ = false;
+  status_ = 0;
+  message_.clear();
+  status_end_ = 0;
+}
+
+void ReplyProducer::open() {
+  if (port_ != nullptr || done_) {
+    return;
+  }
+  RemoteServer& server = call_.server();
+  StreamPort* port =
+      server.ports().create(server.host(), server.bindingId(), server.entryId(), this);
+  port_ = port;
+  sdk::Extension ext;
+  auto lease = server.writer();
+  {
+    flatbuffers::FlatBufferBuilder& fbb = lease->start();
+    const auto topic = fbb.CreateString(call_.replyTo().data(), call_.replyTo().size());
+    zb::kafka::MergedBeginExBuilder begin(fbb);
+    begin.add_capabilities(zb::kafka::Capabilities::PRODUCE_ONLY);
+    begin.add_topic(topic);
+    begin.add_ack_mode(static_cast<zb::kafka::AckMode>(server.options().acks));
+    const auto root = begin.Finish();
+    ext = lease->finishKafka(
+        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::MergedBeginEx, root.Union()),
+        server.kafkaType());
+  }
+  if (port->open(ext) != ZB_OK) {
+    if (port_ == port) {
+      port_ = nullptr;
+    }
+    failed("the entry binding refused the reply stream");
+  }
+}
+
+bool ReplyProducer::forward(const zb_frame_t& data, int32_t deferred) {
+  if (!opened() || done_) {
+    return false;
+  }
+  StreamPort& port = *port_;
+  const size_t length = data.payload != nullptr ? data.payload_length : 0;
+  if (!port.out().canSend(static_cast<int64_t>(length))) {
+    return false;
+  }
+  RemoteServer& server = call_.server();
+  sdk::Extension ext;
+  auto lease = server.writer();
+  if ((data.flags & ZB_DATA_INIT) != 0) {
+    flatbuffers::FlatBufferBuilder& fbb = lease->start();
+    const std::string_view id = call_.correlationId();
+    const MetadataStore& metadata = call_.replyMetadata();
+    headers_.clear();
+    headers_.push_back(header(fbb, server.options().correlation.correlation_id, id));
+    for (size_t i = 0; i < metadata.size(); ++i) {
+      const MetadataView entry = metadata[i];
+      const auto name = metaName(fbb, entry);
+      headers_.push_back(zb::kafka::CreateHeader(fbb, name, sdk::bytesIn(fbb, entry.value)));
+    }
+    const zb::kafka::Offset partition(-1, -1);
+    const auto produce = zb::kafka::CreateProduceDataEx(
+        fbb, deferred, 0, &partition, sdk::bytesIn(fbb, id), fbb.CreateVector(headers_));
+    ext = lease->finishKafka(
+        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::ProduceDataEx, produce.Union()),
+        server.kafkaType());
+  }
+  if ((data.flags & ZB_DATA_FIN) != 0) {
+    server.metrics().reply();
+  }
+  port.doData(data.flags, length > 0 ? data.payload : kEmpty, length, ext);
+  return true;
+}
+
+void ReplyProducer::writeStatus(int32_t status, std::string_view message) {
+  if (done_ || status_pending_ || status_written_) {
+    return;
+  }
+  status_ = status;
+  message_.assign(message);
+  status_pending_ = true;
+  if (port_ == nullptr) {
+    open();
+  }
+  flushStatus();
+}
+
+void ReplyProducer::flushStatus() {
+  if (!status_pending_ || done_ || !opened() || !port_->out().canSend(0)) {
+    return;
+  }
+  RemoteServer& server = call_.server();
+  sdk::Extension ext;
+  auto lease = server.writer();
+  {
+    flatbuffers::FlatBufferBuilder& fbb = lease->start();
+    const std::string_view id = call_.correlationId();
+    char digits[16];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, status_);
+    (void)ec;
+    headers_.clear();
+    headers_.push_back(header(fbb, server.options().correlation.correlation_id, id));
+    headers_.push_back(header(fbb, kStatusHeader, std::string_view(digits, end - digits)));
+    if (!message_.empty()) {
+      headers_.push_back(header(fbb, kMessageHeader, message_));
+    }
+    const zb::kafka::Offset partition(-1, -1);
+    const auto produce = zb::kafka::CreateProduceDataEx(
+        fbb, 0, 0, &partition, sdk::bytesIn(fbb, id), fbb.CreateVector(headers_));
+    ext = lease->finishKafka(
+        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::ProduceDataEx, produce.Union()),
+        server.kafkaType());
+  }
+  status_pending_ = false;
+  status_written_ = true;
+  StreamPort* port = port_;
+  status_end_ = port->out().sequence() + port->out().padding();
+  const bool measurable = port->out().padding() > 0;
+  port->doData(ZB_DATA_COMPLETE, nullptr, 0, ext);
+  if (!measurable) {
+    // Without padding the tombstone takes no credit, so no acknowledgement can show it is
+    // durable: END now, and the kafka binding's END (sent once all is acknowledged) says so.
+    if (port_ == port && !port->writeClosed()) {
+      port->doEnd();
+    }
+    return;
+  }
+  // END waits for the acknowledgement: once the initial direction is closed, no WINDOW can
+  // report durability any more.
+  if (port_ == port && port->out().acknowledge() >= status_end_) {
+    durable();
+  }
+}
+
+void ReplyProducer::abandon() {
+  if (done_) {
+    return;
+  }
+  done_ = true;
+  status_pending_ = false;
+  if (port_ != nullptr) {
+    StreamPort* port = port_;
+    port_ = nullptr;
+    port->cancel();
+  }
+}
+
+void ReplyProducer::onPortWindow(StreamPort& port, const zb_frame_t& /*frame*/) {
+  if (&port != port_) {
+    return;
+  }
+  call_.onReplyCredit();
+  flushStatus();
+  if (port_ == &port && status_written_ && !port.writeClosed() &&
+      port.out().acknowledge() >= status_end_) {
+    durable();
+  }
+}
+
+void ReplyProducer::onPortEnd(StreamPort& port, const zb_frame_t& /*frame*/) {
+  if (&port != port_) {
+    return;
+  }
+  // The kafka binding ENDs the reply once everything sent is acknowledged.
+  if (status_written_) {
+    if (!port.writeClosed()) {
+      port.doEnd();
+    }
+    durable();
+  } else {
+    failed("the reply stream ended before the answer");
+  }
+}
+
+void ReplyProducer::onPortAbort(StreamPort& port, const zb_frame_t& /*frame*/) {
+  if (&port == port_) {
+    failed("the reply stream was aborted");
+  }
+}
+
+void ReplyProducer::onPortReset(StreamPort& port, const zb_frame_t& frame) {
+  if (&port != port_) {
+    return;
+  }
+  RemoteServer& server = call_.server();
+  const zb::kafka::KafkaExtension* ext = sdk::readKafka(frame, server.kafkaType());
+  const zb::kafka::ResetEx* reset = ext != nullptr ? ext->ex_as_ResetEx() : nullptr;
+  if (reset != nullptr && reset->message() != nullptr) {
+    reason_.assign("the reply topic refused the record: ");
+    reason_.append(sdk::textOf(reset->message()));
+    failed(reason_);
+  } else {
+    failed("the reply stream was reset");
+  }
+}
+
+void ReplyProducer::onPortReleased(StreamPort& port) {
+  if (&port == port_) {
+    port_ = nullptr;
+    failed("the reply stream closed");
+  }
+}
+
+void ReplyProducer::durable() {
+  if (done_) {
+    return;
+  }
+  done_ = true;
+  if (port_ != nullptr) {
+    StreamPort* port = port_;
+    port_ = nullptr;
+    port->detach();
+    if (!port->writeClosed()) {
+      // The kafka binding answers END, and the detached port goes back to its pool.
+      port->doEnd();
+    }
+  }
+  call_.onReplyDurable();
+}
+
+void ReplyProducer::failed(std::string_view why) {
+  if (done_) {
+    return;
+  }
+  done_ = true;
+  status_pending_ = false;
+  if (port_ != nullptr) {
+    StreamPort* port = port_;
+    port_ = nullptr;
+    port->cancel();
+  }
+  call_.onReplyFailed(why);
+}
+
+}  // namespace zb::kafka_grpc

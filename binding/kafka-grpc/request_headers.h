@@ -1,0 +1,75 @@
+// What the headers of a request record say: where to call, where to answer, and the metadata
+// to send. Views point into the frame being handled; MetadataStore keeps copies for later.
+#pragma once
+
+#include "config.h"
+
+#include <zb/ext/grpc_generated.h>
+#include <zb/ext/kafka_generated.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zb::kafka_grpc {
+
+struct MetadataView {
+  zb::grpc::MetadataType type;
+  std::string_view name;  // without "meta:" and "-bin"
+  std::string_view value;
+};
+
+// The routing headers of one record (the configured names; a repeated header: the last wins),
+// and its `meta:<name>` / `meta:<name>-bin` headers as gRPC metadata.
+class RequestHeaders {
+ public:
+  void parse(const zb::kafka::FetchDataEx& ex, const CorrelationHeaders& names);
+
+  std::string_view service;
+  std::string_view method;
+  std::string_view correlation_id;
+  std::string_view reply_to;
+  std::vector<MetadataView> metadata;  // capacity kept between records
+  // The first `-bin` entry whose value is not base64, or nullptr.
+  const MetadataView* bad_base64 = nullptr;
+};
+
+// True when `text` is base64 (standard alphabet, padding optional as gRPC allows).
+bool isBase64(std::string_view text);
+
+// Copies of metadata entries, in one arena reused from call to call.
+class MetadataStore {
+ public:
+  void clear() {
+    arena_.clear();
+    entries_.clear();
+  }
+  void add(zb::grpc::MetadataType type, std::string_view name, std::string_view value) {
+    Entry entry{type, arena_.size(), name.size(), 0, value.size()};
+    arena_.append(name);
+    entry.value_at = arena_.size();
+    arena_.append(value);
+    entries_.push_back(entry);
+  }
+  size_t size() const { return entries_.size(); }
+  MetadataView operator[](size_t i) const {
+    const Entry& e = entries_[i];
+    const std::string_view arena(arena_);
+    return MetadataView{e.type, arena.substr(e.name_at, e.name_length),
+                        arena.substr(e.value_at, e.value_length)};
+  }
+
+ private:
+  struct Entry {
+    zb::grpc::MetadataType type;
+    size_t name_at;
+    size_t name_length;
+    size_t value_at;
+    size_t value_length;
+  };
+  std::string arena_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace zb::kafka_grpc
