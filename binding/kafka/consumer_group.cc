@@ -1,0 +1,606 @@
+#include "consumer_group.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace zb::kafka_binding {
+
+namespace {
+
+// Records taken from librdkafka per drain before yielding to the engine's other work.
+constexpr int kDrainBudget = 512;
+
+void logError(const sdk::Host& host, const char* what, rd_kafka_error_t* error) {
+  if (error != nullptr) {
+    host.logf(ZB_LOG_WARN, "%s: %s", what, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
+}
+
+}  // namespace
+
+ConsumerGroup::ConsumerGroup(const sdk::Host& host, std::string group_id, std::string name,
+                             uint64_t wake_id, ClientMetrics& metrics)
+    : KafkaHandle(host, std::move(name)),
+      group_id_(std::move(group_id)),
+      wake_id_(wake_id),
+      metrics_(metrics) {}
+
+std::unique_ptr<ConsumerGroup> ConsumerGroup::create(const sdk::Host& host,
+                                                     const ClientOptions& options,
+                                                     const std::string& bootstrap,
+                                                     const std::string& group_id,
+                                                     const std::string& client_id, uint64_t wake_id,
+                                                     ClientMetrics& metrics, std::string& error) {
+  std::unique_ptr<ConsumerGroup> group(new ConsumerGroup(
+      host, group_id, "kafka consumer group '" + group_id + "'", wake_id, metrics));
+  rd_kafka_conf_t* conf = makeKafkaConf(options, bootstrap, HandleRole::kConsumer,
+                                        {{"group.id", group_id}, {"client.id", client_id}}, error);
+  if (conf == nullptr) {
+    return nullptr;
+  }
+  group->installCallbacks(conf);
+  rd_kafka_conf_set_rebalance_cb(conf, &ConsumerGroup::onRebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf, &ConsumerGroup::onCommit);
+  char reason[512];
+  group->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
+  if (group->rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    error = std::string("kafka consumer: ") + reason;
+    return nullptr;
+  }
+  rd_kafka_poll_set_consumer(group->rk_);
+  group->consumer_queue_ = rd_kafka_queue_get_consumer(group->rk_);
+  group->wake_ = std::make_unique<QueueWake>(host, kConsumerWake, wake_id);
+  group->wake_->attach(group->consumer_queue_);
+  // Events queued before the callback was attached would never wake the engine: drain once.
+  group->wake_->postAgain();
+  return group;
+}
+
+ConsumerGroup::~ConsumerGroup() {
+  if (rk_ == nullptr) {
+    return;
+  }
+  // What is done is committed before leaving; records still in flight are redelivered to
+  // whoever gets their partitions next.
+  commit_in_flight_ = false;
+  commit();
+  closing_ = true;
+  QueueWake::detach(consumer_queue_);
+  metrics_.assigned(-int64_t(cursors_.size()));
+  for (auto& [key, cursor] : cursors_) {
+    cursor->held->release();
+    QueueWake::detach(cursor->queue);
+    rd_kafka_queue_destroy(cursor->queue);
+  }
+  cursors_.clear();
+  for (auto& orphan : orphans_) {
+    orphan->release();
+  }
+  orphans_.clear();
+  rd_kafka_queue_destroy(consumer_queue_);
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+// ---- Streams
+
+void ConsumerGroup::attach(FetchStream* stream) {
+  streams_.push_back(stream);
+  subscription_dirty_ = true;
+  if (!draining_) {
+    updateSubscription();
+  }
+}
+
+void ConsumerGroup::onStreamClosed(FetchStream* stream) {
+  closed_.push_back(stream);
+  if (draining_) {
+    redrain_ = true;
+  } else {
+    drain();
+  }
+}
+
+void ConsumerGroup::forget(FetchStream* stream) {
+  if (!draining_ && std::find(closed_.begin(), closed_.end(), stream) != closed_.end()) {
+    processClosedStreams();
+  }
+  streams_.erase(std::remove(streams_.begin(), streams_.end(), stream), streams_.end());
+}
+
+void ConsumerGroup::processClosedStreams() {
+  while (!closed_.empty()) {
+    FetchStream* stream = closed_.back();
+    closed_.pop_back();
+    streams_.erase(std::remove(streams_.begin(), streams_.end(), stream), streams_.end());
+    subscription_dirty_ = true;
+    for (auto& [key, cursor] : cursors_) {
+      HeldRecord& held = *cursor->held;
+      if (held.target == stream) {
+        if (held.started) {
+          held.release();  // half-sent to a closed stream: the rewind below sends it again
+        } else {
+          held.target = nullptr;  // not sent yet: route it again
+        }
+      }
+      // Records the stream got but did not finish are redelivered: the partition is rewound to
+      // the first of them. Until then they hold commits back.
+      int64_t lowest = -1;
+      for (PartitionCursor::Outstanding& entry : cursor->outstanding) {
+        if (entry.stream == stream) {
+          if (!entry.done && lowest < 0) {
+            lowest = entry.offset;
+          }
+          entry.stream = nullptr;
+        }
+      }
+      if (lowest >= 0) {
+        cursor->rewind_to = cursor->rewind_to < 0 ? lowest : std::min(cursor->rewind_to, lowest);
+        redrain_ = true;
+      }
+    }
+    orphans_.erase(std::remove_if(orphans_.begin(), orphans_.end(),
+                                  [stream](const std::unique_ptr<HeldRecord>& orphan) {
+                                    if (orphan->target != stream) {
+                                      return false;
+                                    }
+                                    orphan->release();
+                                    return true;
+                                  }),
+                   orphans_.end());
+  }
+}
+
+void ConsumerGroup::onProgress(FetchStream* stream, int32_t partition, int64_t offset) {
+  PartitionCursor* cursor = this->cursor(stream->topic(), partition);
+  if (cursor == nullptr) {
+    return;  // not ours (any more): its new owner starts from the committed offset
+  }
+  for (PartitionCursor::Outstanding& entry : cursor->outstanding) {
+    if (entry.offset >= offset) {
+      break;
+    }
+    if (entry.stream == stream) {
+      entry.done = true;
+    }
+  }
+  while (!cursor->outstanding.empty() && cursor->outstanding.front().done) {
+    cursor->outstanding.pop_front();
+  }
+  if (!draining_) {
+    commit();
+  }
+}
+
+void ConsumerGroup::stop() {
+  const std::vector<FetchStream*> streams = streams_;
+  for (FetchStream* stream : streams) {
+    if (stream->live()) {
+      stream->finish();
+    }
+  }
+}
+
+void ConsumerGroup::fail(rd_kafka_resp_err_t err, const char* reason) {
+  if (failed_) {
+    return;
+  }
+  failed_ = true;
+  host().logf(ZB_LOG_ERROR, "%s failed: %s: %s", name().c_str(), rd_kafka_err2name(err), reason);
+  const std::vector<FetchStream*> streams = streams_;
+  for (FetchStream* stream : streams) {
+    if (stream->live()) {
+      stream->terminate(err, reason);
+    }
+  }
+}
+
+void ConsumerGroup::onClientError(rd_kafka_resp_err_t err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char fatal[512];
+    const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk_, fatal, sizeof fatal);
+    fail(cause, fatal);
+    return;
+  }
+  KafkaHandle::onClientError(err, reason);
+}
+
+// ---- Assignment
+
+PartitionCursor* ConsumerGroup::cursor(const std::string& topic, int32_t partition) {
+  const auto it = cursors_.find({topic, partition});
+  return it != cursors_.end() ? it->second.get() : nullptr;
+}
+
+void ConsumerGroup::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<ConsumerGroup*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (!self->closing_) {
+      self->assign(partitions);
+    }
+    if (cooperative) {
+      logError(self->host(), "incremental assign", rd_kafka_incremental_assign(rk, partitions));
+    } else {
+      rd_kafka_assign(rk, partitions);
+    }
+  } else {
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      self->host().logf(ZB_LOG_WARN, "%s: rebalance error: %s", self->name().c_str(),
+                        rd_kafka_err2str(err));
+    }
+    self->revoke(partitions);
+    if (cooperative) {
+      logError(self->host(), "incremental unassign", rd_kafka_incremental_unassign(rk, partitions));
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+  self->redrain_ = true;
+}
+
+void ConsumerGroup::assign(rd_kafka_topic_partition_list_t* partitions) {
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    auto cursor = std::make_unique<PartitionCursor>();
+    cursor->topic = tp.topic;
+    cursor->partition = tp.partition;
+    // Split the partition's records from the consumer queue: they wait in librdkafka until the
+    // stream they go to has credit, while events keep flowing on the consumer queue.
+    cursor->queue = rd_kafka_queue_get_partition(rk_, tp.topic, tp.partition);
+    if (cursor->queue == nullptr) {
+      host().logf(ZB_LOG_WARN, "%s: no queue for %s[%d]", name().c_str(), tp.topic, tp.partition);
+      continue;
+    }
+    rd_kafka_queue_forward(cursor->queue, nullptr);
+    wake_->attach(cursor->queue);  // anything already queued is pumped: rebalances redrain
+    host().logf(ZB_LOG_INFO, "%s: assigned %s[%d]", name().c_str(), tp.topic, tp.partition);
+    metrics_.assigned(1);
+    cursors_[{cursor->topic, cursor->partition}] = std::move(cursor);
+  }
+}
+
+void ConsumerGroup::revoke(rd_kafka_topic_partition_list_t* partitions) {
+  if (partitions == nullptr) {
+    return;
+  }
+  if (!closing_) {
+    // Commit what is done before the partitions move (best effort: the commit may lose the
+    // race with the rebalance, then the new owner redelivers a little more).
+    rd_kafka_topic_partition_list_t* offsets = nullptr;
+    for (int i = 0; i < partitions->cnt; ++i) {
+      PartitionCursor* cursor =
+          this->cursor(partitions->elems[i].topic, partitions->elems[i].partition);
+      if (cursor == nullptr) {
+        continue;
+      }
+      const int64_t target = cursor->commitTarget();
+      if (target >= 0 && target > cursor->committed) {
+        if (offsets == nullptr) {
+          offsets = rd_kafka_topic_partition_list_new(partitions->cnt);
+        }
+        rd_kafka_topic_partition_list_add(offsets, cursor->topic.c_str(), cursor->partition)
+            ->offset = target;
+      }
+    }
+    if (offsets != nullptr) {
+      rd_kafka_commit(rk_, offsets, 1);
+      rd_kafka_topic_partition_list_destroy(offsets);
+    }
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const auto it = cursors_.find({partitions->elems[i].topic, partitions->elems[i].partition});
+    if (it == cursors_.end()) {
+      continue;
+    }
+    host().logf(ZB_LOG_INFO, "%s: revoked %s[%d]", name().c_str(), it->first.first.c_str(),
+                it->first.second);
+    dropCursor(*it->second);
+    cursors_.erase(it);
+    metrics_.assigned(-1);
+  }
+}
+
+void ConsumerGroup::dropCursor(PartitionCursor& cursor) {
+  HeldRecord& held = *cursor.held;
+  if (held.message != nullptr && held.started && held.target != nullptr && held.target->live()) {
+    // Its stream has the first fragments: finish the record, uncommitted (the partition's next
+    // owner delivers it again).
+    orphans_.push_back(std::move(cursor.held));
+    cursor.held = std::make_unique<HeldRecord>();
+  } else {
+    held.release();
+  }
+  QueueWake::detach(cursor.queue);
+  rd_kafka_queue_destroy(cursor.queue);
+  cursor.queue = nullptr;
+}
+
+// ---- Draining
+
+void ConsumerGroup::drain() {
+  if (draining_) {
+    redrain_ = true;
+    return;
+  }
+  draining_ = true;
+  wake_->rearm();
+  int budget = kDrainBudget;
+  bool exhausted = false;
+  do {
+    redrain_ = false;
+    serveEvents();
+    processClosedStreams();
+    pumpOrphans();
+    for (auto& [key, cursor] : cursors_) {
+      if (!pump(*cursor, budget)) {
+        exhausted = true;
+        break;
+      }
+    }
+    processClosedStreams();
+  } while (redrain_ && !exhausted && !failed_);
+  commit();
+  updateSubscription();
+  draining_ = false;
+  if (exhausted || redrain_) {
+    wake_->postAgain();  // more to do: continue after the engine's other work
+  }
+}
+
+void ConsumerGroup::serveEvents() {
+  while (!failed_) {
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(rk_, 0);
+    if (message == nullptr) {
+      return;
+    }
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        host().logf(ZB_LOG_WARN, "%s: %s", name().c_str(), rd_kafka_message_errstr(message));
+      }
+      if (message->err == RD_KAFKA_RESP_ERR__FATAL) {
+        onClientError(RD_KAFKA_RESP_ERR__FATAL, rd_kafka_message_errstr(message));
+      }
+      rd_kafka_message_destroy(message);
+      continue;
+    }
+    // A record fetched before its partition's queue was split off: deliver it first, or, when
+    // that cannot keep the order, fetch the partition again from it.
+    PartitionCursor* cursor = this->cursor(rd_kafka_topic_name(message->rkt), message->partition);
+    if (cursor != nullptr && cursor->held->message == nullptr && cursor->next <= message->offset) {
+      cursor->held->message = message;
+    } else {
+      if (cursor != nullptr) {
+        cursor->rewind_to =
+            cursor->rewind_to < 0 ? message->offset : std::min(cursor->rewind_to, message->offset);
+      }
+      rd_kafka_message_destroy(message);
+    }
+  }
+}
+
+FetchStream* ConsumerGroup::route(const std::string& topic, const rd_kafka_message_t& record) {
+  const rd_kafka_headers_t* headers = nullptr;
+  bool parsed = false;
+  for (FetchStream* stream : streams_) {
+    if (!stream->live() || stream->topic() != topic) {
+      continue;
+    }
+    if (stream->filter().needsHeaders() && !parsed) {
+      rd_kafka_headers_t* parsed_headers = nullptr;
+      if (rd_kafka_message_headers(&record, &parsed_headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        headers = parsed_headers;
+      }
+      parsed = true;
+    }
+    if (stream->filter().matches(record, headers)) {
+      return stream;
+    }
+  }
+  return nullptr;
+}
+
+bool ConsumerGroup::pump(PartitionCursor& cursor, int& budget) {
+  HeldRecord& held = *cursor.held;
+  while (true) {
+    if (cursor.rewind_to >= 0 && !(held.message != nullptr && held.started)) {
+      rewind(cursor);
+    }
+    if (held.message == nullptr) {
+      if (budget <= 0) {
+        return false;
+      }
+      held.message = rd_kafka_consume_queue(cursor.queue, 0);
+      if (held.message == nullptr) {
+        return true;
+      }
+      --budget;
+      if (held.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (held.message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          host().logf(ZB_LOG_WARN, "%s: %s[%d]: %s", name().c_str(), cursor.topic.c_str(),
+                      cursor.partition, rd_kafka_message_errstr(held.message));
+        }
+        held.release();
+        continue;
+      }
+      if (cursor.next < 0) {
+        // The first record of the assignment sits at the group's committed position (or where
+        // auto.offset.reset put it): committing up to it again would say nothing new.
+        cursor.committed = cursor.confirmed = held.message->offset;
+      }
+    }
+    if (held.target == nullptr) {
+      const bool topic_wanted = std::any_of(
+          streams_.begin(), streams_.end(),
+          [&](FetchStream* stream) { return stream->live() && stream->topic() == cursor.topic; });
+      if (!topic_wanted) {
+        return true;  // no stream takes this topic now: hold the record, commit nothing
+      }
+      held.target = route(cursor.topic, *held.message);
+      if (held.target == nullptr) {
+        // No stream wants it: done, committed once every record before it is done.
+        cursor.next = held.message->offset + 1;
+        metrics_.skipped();
+        held.release();
+        continue;
+      }
+    }
+    FetchStream* target = held.target;
+    if (!target->live()) {
+      return true;  // closed during delivery: processClosedStreams() sorts it out
+    }
+    if (!held.started) {
+      if (!target->canStart(held)) {
+        return true;
+      }
+      cursor.outstanding.push_back({held.message->offset, target, false});
+      cursor.next = held.message->offset + 1;
+      metrics_.fetched();
+    }
+    if (!target->deliver(held)) {
+      return true;
+    }
+    held.release();
+    if (cursors_.size() > 1 || !orphans_.empty()) {
+      redrain_ = true;  // the stream is free again: a record of another partition may wait for it
+    }
+  }
+}
+
+void ConsumerGroup::pumpOrphans() {
+  for (size_t i = 0; i < orphans_.size();) {
+    HeldRecord& orphan = *orphans_[i];
+    if (orphan.target == nullptr || !orphan.target->live() || orphan.target->deliver(orphan)) {
+      orphan.release();
+      orphans_.erase(orphans_.begin() + ptrdiff_t(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+void ConsumerGroup::rewind(PartitionCursor& cursor) {
+  const int64_t offset = cursor.rewind_to;
+  cursor.rewind_to = -1;
+  cursor.held->release();
+  while (!cursor.outstanding.empty() && cursor.outstanding.back().offset >= offset) {
+    cursor.outstanding.pop_back();
+  }
+  cursor.next = offset;
+  rd_kafka_topic_partition_list_t* position = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(position, cursor.topic.c_str(), cursor.partition)->offset =
+      offset;
+  logError(host(), "seek", rd_kafka_seek_partitions(rk_, position, 0));
+  rd_kafka_topic_partition_list_destroy(position);
+  host().logf(ZB_LOG_INFO, "%s: %s[%d] rewound to offset %lld for redelivery", name().c_str(),
+              cursor.topic.c_str(), cursor.partition, static_cast<long long>(offset));
+}
+
+// ---- Commits
+
+void ConsumerGroup::commit() {
+  if (commit_in_flight_ || failed_ || rk_ == nullptr) {
+    return;
+  }
+  rd_kafka_topic_partition_list_t* offsets = nullptr;
+  for (auto& [key, cursor] : cursors_) {
+    const int64_t target = cursor->commitTarget();
+    if (target >= 0 && target > cursor->committed) {
+      if (offsets == nullptr) {
+        offsets = rd_kafka_topic_partition_list_new(int(cursors_.size()));
+      }
+      rd_kafka_topic_partition_list_add(offsets, cursor->topic.c_str(), cursor->partition)->offset =
+          target;
+      cursor->committed = target;
+    }
+  }
+  if (offsets == nullptr) {
+    return;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets, 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    host().logf(ZB_LOG_WARN, "%s: commit: %s", name().c_str(), rd_kafka_err2str(err));
+    for (int i = 0; i < offsets->cnt; ++i) {
+      if (PartitionCursor* cursor =
+              this->cursor(offsets->elems[i].topic, offsets->elems[i].partition)) {
+        cursor->committed = cursor->confirmed;
+      }
+    }
+  } else {
+    commit_in_flight_ = true;
+    metrics_.committed();
+  }
+  rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+void ConsumerGroup::onCommit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* self = static_cast<ConsumerGroup*>(opaque);
+  self->commit_in_flight_ = false;
+  if (self->closing_ || offsets == nullptr) {
+    return;
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    self->metrics_.commitFailed();
+    self->host().logf(ZB_LOG_WARN, "%s: commit failed: %s", self->name().c_str(),
+                      rd_kafka_err2str(err));
+  }
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = offsets->elems[i];
+    PartitionCursor* cursor = self->cursor(tp.topic, tp.partition);
+    if (cursor == nullptr) {
+      continue;
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (cursor->committed == tp.offset) {
+        cursor->committed = cursor->confirmed;  // try again with the next commit
+      }
+    } else {
+      cursor->confirmed = std::max(cursor->confirmed, tp.offset);
+    }
+  }
+  self->redrain_ = true;
+}
+
+void ConsumerGroup::updateSubscription() {
+  if (!subscription_dirty_ || failed_) {
+    return;
+  }
+  subscription_dirty_ = false;
+  std::vector<std::string> topics;
+  for (FetchStream* stream : streams_) {
+    if (stream->live() &&
+        std::find(topics.begin(), topics.end(), stream->topic()) == topics.end()) {
+      topics.push_back(stream->topic());
+    }
+  }
+  std::sort(topics.begin(), topics.end());
+  if (topics == subscription_) {
+    return;
+  }
+  subscription_ = topics;
+  if (topics.empty()) {
+    rd_kafka_unsubscribe(rk_);
+    host().logf(ZB_LOG_INFO, "%s: unsubscribed", name().c_str());
+    return;
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(int(topics.size()));
+  std::string names;
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
+    names += names.empty() ? topic : ", " + topic;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    host().logf(ZB_LOG_ERROR, "%s: subscribe to %s: %s", name().c_str(), names.c_str(),
+                rd_kafka_err2str(err));
+    return;
+  }
+  host().logf(ZB_LOG_INFO, "%s: subscribed to %s", name().c_str(), names.c_str());
+}
+
+}  // namespace zb::kafka_binding
