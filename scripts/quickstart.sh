@@ -3,11 +3,14 @@
 #   the embedded Kafka (inside zilla-host's kafka binding), the example gRPC echo service,
 #   zilla-host with examples/quickstart/zilla.yaml —
 # sends one request of each gRPC call kind as Kafka records, prints the replies, and stops.
-# Set KEEP_RUNNING=1 to leave zilla-host and the echo service serving until Ctrl-C.
+# Set KEEP_RUNNING=1 to leave zilla-host and the echo service serving until Ctrl-C;
+# SKIP_BUILD=1 (with BUILD_DIR) runs an existing build, as the quickstart test does.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build}
-"$root/scripts/build.sh"
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  "$root/scripts/build.sh"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/zb-quickstart.XXXXXX")
 pids=()

@@ -59,8 +59,8 @@ class Chain {
             const std::vector<std::string>& messages,
             const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
             bool with_method = true) {
-    std::vector<std::string> base = {"kcat", "-P", "-b", bootstrap_, "-t", requests_, "-k",
-                                     correlation_id};
+    std::vector<std::string> base = {"kcat", "-P",      "-b", bootstrap_,
+                                     "-t",   requests_, "-k", correlation_id};
     auto header = [&](const std::string& name, const std::string& value) {
       base.push_back("-H");
       base.push_back(name + "=" + value);
@@ -87,12 +87,14 @@ class Chain {
       auto [status, out] = runCommand(produce);
       REQUIRE_MESSAGE(status == 0, out);
     }
-    // The tombstone: an empty line sent as NULL (-Z) ends the request stream.
-    const std::string empty = dir_ + "/empty-line";
-    std::ofstream(empty) << "\n";
+    // The tombstone ends the request stream: "<key>:" with -K: is a record with an empty value,
+    // which -Z sends as NULL (kcat skips plain empty lines).
+    const std::string line = dir_ + "/" + correlation_id + "-tombstone";
+    std::ofstream(line) << correlation_id << ":\n";
     std::vector<std::string> tombstone = base;
-    tombstone.insert(tombstone.begin() + 2, "-Z");
-    tombstone.insert(tombstone.end(), {"-l", empty});
+    tombstone.erase(tombstone.begin() + 6, tombstone.begin() + 8);  // the -k option
+    tombstone.insert(tombstone.begin() + 2, {"-Z", "-K:"});
+    tombstone.insert(tombstone.end(), {"-l", line});
     auto [status, out] = runCommand(tombstone);
     REQUIRE_MESSAGE(status == 0, out);
   }
@@ -102,8 +104,8 @@ class Chain {
                                   std::chrono::seconds timeout = 60s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto [status, out] = runCommand({"kcat", "-C", "-b", bootstrap_, "-t", responses_, "-o",
-                                       "beginning", "-e", "-q", "-J"});
+      auto [status, out] = runCommand(
+          {"kcat", "-C", "-b", bootstrap_, "-t", responses_, "-o", "beginning", "-e", "-q", "-J"});
       std::vector<Reply> replies;
       bool complete = false;
       size_t start = 0;
@@ -269,8 +271,9 @@ size_t dataReplies(const std::vector<Reply>& replies) {
 
 TEST_CASE("unary: one reply with the echoed message, then status 0, keyed by correlation id") {
   Chain& chain = Chain::get();
-  REQUIRE_MESSAGE(chain.ready(), "needs ZB_KAFKA_BOOTSTRAP (the kafka_broker fixture), "
-                                 "echo-server and zilla-host");
+  REQUIRE_MESSAGE(chain.ready(),
+                  "needs ZB_KAFKA_BOOTSTRAP (the kafka_broker fixture), "
+                  "echo-server and zilla-host");
   chain.send("unary-1", "UnaryEcho", {"Hello World"}, {{"meta:idempotency-key", "unary-1"}});
   const auto replies = chain.awaitReplies("unary-1");
   REQUIRE(replies.size() == 2);
