@@ -1,5 +1,6 @@
 // validateZillaConfig and readZillaConfig: the root schema, each binding against its own type's
 // schema, names that must be declared bindings; one test per kind of problem.
+#include "engine_agreement.h"
 #include "test_support.h"
 
 #include <zb/runtime/zilla_config.h>
@@ -145,7 +146,15 @@ class Schemas {
     add("grpc", kGrpcSchema);
     add("kafka-grpc", kKafkaGrpcSchema);
   }
-  void add(const std::string& type, const char* schema) { schemas_[type] = compileOrFail(schema); }
+  void add(const std::string& type, const char* schema) {
+    schemas_[type] = compileOrFail(schema);
+    texts_[type] = schema;
+  }
+  // The schema text of `type`, nullptr when there is none.
+  const std::string* textOf(const std::string& type) const {
+    const auto found = texts_.find(type);
+    return found == texts_.end() ? nullptr : &found->second;
+  }
   zb::runtime::BindingSchemaLookup lookup() {
     return [this](std::string_view type, std::string& message) -> const SchemaValidator* {
       const auto found = schemas_.find(std::string(type));
@@ -159,6 +168,7 @@ class Schemas {
 
  private:
   std::map<std::string, std::unique_ptr<SchemaValidator>> schemas_;
+  std::map<std::string, std::string> texts_;
 };
 
 struct Checked {
@@ -176,6 +186,22 @@ Checked validate(std::string_view yaml, Schemas& schemas) {
                   describe(checked.problems));
   const auto root = compileOrFail(zb::runtime::zillaRootSchema());
   checked.problems = zb::runtime::validateZillaConfig(checked.document, *root, schemas.lookup());
+  // valijson gives the verdicts, the walker the messages: they agree on every document here.
+  zb::test::checkEnginesAgree(zb::runtime::zillaRootSchema(), checked.document.root);
+  const Json::Value& root_json = checked.document.root;
+  const Json::Value bindings = root_json.isObject() ? root_json["bindings"] : Json::Value();
+  if (bindings.isObject()) {
+    for (const std::string& name : bindings.getMemberNames()) {
+      const Json::Value& binding = bindings[name];
+      const std::string* schema = binding.isObject() && binding["type"].isString()
+                                      ? schemas.textOf(binding["type"].asString())
+                                      : nullptr;
+      if (schema != nullptr) {
+        INFO("binding " << name);
+        zb::test::checkEnginesAgree(*schema, binding);
+      }
+    }
+  }
   return checked;
 }
 

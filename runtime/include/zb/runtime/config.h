@@ -38,17 +38,23 @@ std::string appendPointer(std::string_view pointer, std::string_view token);
 // additionalProperties, required, propertyNames, dependencies, min/maxProperties, items,
 // additionalItems, contains, min/maxItems, uniqueItems, min/maxLength, pattern, minimum, maximum,
 // exclusiveMinimum/Maximum, multipleOf, allOf, anyOf, oneOf, not, if/then/else, boolean schemas,
-// and $ref to "#..." pointers inside the same document; format, default, title and other
-// annotations are ignored). Patterns are ECMAScript regular expressions; named groups
-// "(?<Name>...)" are accepted and treated as plain groups.
+// and $ref to "#..." pointers inside the same document; format is checked for date, time and
+// date-time only; default, title and other annotations are ignored). Patterns are ECMAScript
+// regular expressions; named groups "(?<Name>...)" are accepted and treated as plain groups.
+//
+// valijson decides whether a document is valid; the problems come from a hand-written walker
+// that names the pointer and the broken rule in plain words. Should the walker find nothing where
+// valijson fails, valijson's most specific error is the problem; where valijson passes a
+// document, there are no problems.
 class SchemaValidator {
  public:
   ~SchemaValidator();
   SchemaValidator(const SchemaValidator&) = delete;
   SchemaValidator& operator=(const SchemaValidator&) = delete;
 
-  // Parses and checks the schema (keyword shapes, patterns, local $refs). Returns nullptr with
-  // `error` set when it is not usable.
+  // Parses and checks the schema (keyword shapes, patterns, local $refs; valijson must parse it,
+  // and its $refs must not loop back to the same value). Returns nullptr with `error` set when it
+  // is not usable.
   static std::unique_ptr<SchemaValidator> compile(std::string_view schema_json, std::string& error);
 
   // Every problem of `document`, each reported once at the most specific pointer; empty when
