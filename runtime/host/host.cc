@@ -160,16 +160,8 @@ int runStart(const CommandLine& line, std::FILE* out, std::FILE* err) {
       }
     }
     for (const zb::runtime::BindingEntry& binding : config.bindings) {
-      zb::runtime::BindingDeclaration declaration;
-      declaration.namespace_name = config.namespace_name;
-      declaration.name = binding.name;
-      declaration.type = binding.type;
-      declaration.kind = binding.kind;
-      declaration.entry = binding.entry;
-      declaration.exit = binding.exit;
-      declaration.options_json = binding.options_json;
-      declaration.routes_json = binding.routes_json;
-      declaration.binding_json = binding.binding_json;
+      const zb::runtime::BindingDeclaration declaration =
+          zb::runtime::declarationOf(config, binding);
       if (engine.declare(declaration, error) == 0) {
         log.error("binding " + binding.name + ": " + error);
         return kExitRuntime;

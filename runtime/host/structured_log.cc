@@ -9,20 +9,6 @@ namespace zb::host {
 
 namespace {
 
-const char* levelName(zb_log_level level) {
-  switch (level) {
-    case ZB_LOG_DEBUG:
-      return "debug";
-    case ZB_LOG_INFO:
-      return "info";
-    case ZB_LOG_WARN:
-      return "warn";
-    case ZB_LOG_ERROR:
-      return "error";
-  }
-  return "info";
-}
-
 // 2024-05-01T12:00:00.123Z
 std::string isoTime(int64_t now_ms) {
   const std::time_t seconds = static_cast<std::time_t>(now_ms / 1000);
@@ -146,13 +132,14 @@ std::string StructuredLog::formatLine(zb_log_level level, std::string_view bindi
   const std::string text = masked(msg);
   std::string line;
   if (format_ == LogFormat::kJson) {
-    line = "{\"ts\":\"" + isoTime(now_ms) + "\",\"level\":\"" + levelName(level) + "\"";
+    line = "{\"ts\":\"" + isoTime(now_ms) + "\",\"level\":\"" + zb::runtime::logLevelName(level) +
+           "\"";
     if (!binding.empty()) {
       line += ",\"binding\":\"" + jsonEscaped(binding) + "\"";
     }
     line += ",\"msg\":\"" + jsonEscaped(text) + "\"}";
   } else {
-    std::string upper = levelName(level);
+    std::string upper = zb::runtime::logLevelName(level);
     std::transform(upper.begin(), upper.end(), upper.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     upper.resize(5, ' ');

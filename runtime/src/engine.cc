@@ -38,7 +38,9 @@ bool closesDirection(uint32_t type) {
   return type == ZB_FRAME_END || type == ZB_FRAME_ABORT || type == ZB_FRAME_RESET;
 }
 
-const char* levelName(zb_log_level level) {
+}  // namespace
+
+const char* logLevelName(zb_log_level level) {
   switch (level) {
     case ZB_LOG_DEBUG:
       return "debug";
@@ -52,14 +54,12 @@ const char* levelName(zb_log_level level) {
   return "info";
 }
 
-}  // namespace
-
 void StderrLog::write(zb_log_level level, std::string_view binding, std::string_view msg) {
   if (level < threshold_) {
     return;
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  std::fprintf(stderr, "%s %.*s: %.*s\n", levelName(level), static_cast<int>(binding.size()),
+  std::fprintf(stderr, "%s %.*s: %.*s\n", logLevelName(level), static_cast<int>(binding.size()),
                binding.data(), static_cast<int>(msg.size()), msg.data());
 }
 

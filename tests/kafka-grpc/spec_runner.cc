@@ -645,16 +645,7 @@ ScenarioResult runScenario(const std::string& dir, int64_t timeout_ns) {
     }
     const runtime::ZillaConfig config = runtime::readZillaConfig(document);
     for (const runtime::BindingEntry& entry : config.bindings) {
-      runtime::BindingDeclaration declaration;
-      declaration.namespace_name = config.namespace_name;
-      declaration.name = entry.name;
-      declaration.type = entry.type;
-      declaration.kind = entry.kind;
-      declaration.entry = entry.entry;
-      declaration.exit = entry.exit;
-      declaration.options_json = entry.options_json;
-      declaration.routes_json = entry.routes_json;
-      declaration.binding_json = entry.binding_json;
+      const runtime::BindingDeclaration declaration = runtime::declarationOf(config, entry);
       if (engine.declare(declaration, error) == 0) {
         result.failure = error;
         return result;

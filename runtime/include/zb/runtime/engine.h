@@ -21,6 +21,9 @@
 
 namespace zb::runtime {
 
+// "debug", "info", "warn" or "error".
+const char* logLevelName(zb_log_level level);
+
 // Where engine and binding log lines go. Any thread.
 class LogSink {
  public:

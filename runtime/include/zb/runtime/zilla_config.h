@@ -6,6 +6,7 @@
 #pragma once
 
 #include <zb/runtime/config.h>
+#include <zb/runtime/engine.h>
 
 #include <functional>
 #include <string>
@@ -64,5 +65,20 @@ struct ZillaConfig {
 
 // The typed view of a document that validateZillaConfig accepted.
 ZillaConfig readZillaConfig(const ConfigDocument& document);
+
+// What the engine needs to declare one binding of `config`.
+inline BindingDeclaration declarationOf(const ZillaConfig& config, const BindingEntry& binding) {
+  BindingDeclaration declaration;
+  declaration.namespace_name = config.namespace_name;
+  declaration.name = binding.name;
+  declaration.type = binding.type;
+  declaration.kind = binding.kind;
+  declaration.entry = binding.entry;
+  declaration.exit = binding.exit;
+  declaration.options_json = binding.options_json;
+  declaration.routes_json = binding.routes_json;
+  declaration.binding_json = binding.binding_json;
+  return declaration;
+}
 
 }  // namespace zb::runtime
