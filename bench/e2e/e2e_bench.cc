@@ -1,0 +1,526 @@
+// e2e-bench: end-to-end throughput and CPU per request of zilla-host against real Apache Kafka,
+// with a hand-written direct pipeline (direct-pipeline) measured in the same run as baseline.
+//
+// Per round and per pipeline, on fresh topics (requests with --partitions partitions, replies
+// likewise): N unary requests are written in Zilla's record format (a record with the zilla:*
+// headers and an EchoRequest value, then a tombstone), then the pipeline process is started and
+// the reply topic is read until every request has its status tombstone; then the process gets
+// SIGTERM and is reaped with wait4 for its rusage.
+//   direct  direct-pipeline: librdkafka consumer -> gRPC C++ async generic unary calls (64 in
+//           flight) -> librdkafka producer, commit after the reply is acknowledged
+//   bridge  zilla-host with kafka -> kafka-grpc (max-in-flight 64) -> grpc, on a fresh group
+// Figures, from the reply records' timestamps (set by the producing process): time from start to
+// the first reply and to the last status tombstone, the window between them, requests/s over the
+// window; CPU seconds of the process per 1000 requests (rusage from wait4: its whole life), the
+// same over the reply window only (/proc/<pid>/stat sampled at every read of the reply topic,
+// 10 ms ticks, interpolated at the window's ends); max RSS; the echo service's CPU. Then the
+// ratios bridge/direct against the targets.
+//
+//   e2e-bench [--bootstrap HOST:PORT] [--requests N | --smoke] [--rounds R] [--warmup N]
+//             [--in-flight N] [--partitions N] [--linger-ms N|default] [--only direct|bridge]
+//             [--keep-broker]
+//             [--build-dir DIR] [--source-dir DIR]
+// Without --bootstrap it starts a single-node broker with scripts/kafka/broker.sh on a free port
+// (data in <build>/bench/e2e/kafka-broker) and stops it at the end; with --keep-broker it leaves
+// it running, and a later run reuses it.
+#include "kafka_records.h"
+#include "measured_child.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace zb::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Options {
+  std::string bootstrap;
+  uint64_t requests = 20000;
+  uint64_t warmup = 2000;
+  int in_flight = 64;
+  int partitions = 8;
+  int rounds = 1;
+  // Both producers' linger.ms. librdkafka's default (5 ms) bounds a 64-in-flight pipeline that
+  // commits after the reply is acknowledged at about 64 / 6 ms: latency, not work, would be
+  // measured. "default": leave librdkafka's.
+  std::string linger_ms = "0";
+  std::string only;
+  bool keep_broker = false;
+  std::string build_dir = ZB_BINARY_DIR;
+  std::string source_dir = ZB_SOURCE_DIR;
+};
+
+struct RunFigures {
+  std::string pipeline;
+  int round = 0;
+  bool ok = false;
+  std::string failure;
+  double wall_s = 0;         // start of the process -> last status tombstone
+  double first_reply_s = 0;  // start of the process -> first reply
+  double window_s = 0;       // record timestamps: first reply -> last status tombstone
+  double requests_per_s = 0;
+  double cpu_s = 0;         // rusage of the whole process life
+  double window_cpu_s = 0;  // /proc, between the first reply and the last status
+  long max_rss_kb = 0;
+  double echo_cpu_s = 0;  // the echo service's CPU during the run
+  uint64_t answered = 0;
+  uint64_t data_records = 0;
+  uint64_t status_records = 0;
+  uint64_t error_statuses = 0;
+  int exit_status = -1;
+};
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+int64_t epochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// CPU seconds at `ms`, interpolated between the samples around it.
+double cpuAt(const std::vector<std::pair<int64_t, double>>& samples, int64_t ms) {
+  for (size_t i = 1; i < samples.size(); ++i) {
+    if (samples[i].first >= ms) {
+      const auto& [t0, c0] = samples[i - 1];
+      const auto& [t1, c1] = samples[i];
+      return t1 == t0 ? c1 : c0 + (c1 - c0) * static_cast<double>(ms - t0) / (t1 - t0);
+    }
+  }
+  return samples.back().second;
+}
+
+int freePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+std::string suffix() {
+  return std::to_string(getpid()) + "-" +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() %
+                        100000000);
+}
+
+std::string bridgeConfig(const std::string& bootstrap, const std::string& linger_ms,
+                         const std::string& requests, const std::string& replies,
+                         const std::string& group, const std::string& authority, int in_flight) {
+  return "name: bench\n"
+         "bindings:\n"
+         "  kafka_client0:\n"
+         "    type: kafka\n"
+         "    kind: client\n"
+         "    options:\n"
+         "      servers: [\"" +
+         bootstrap + "\"]\n" +
+         (linger_ms.empty() ? ""
+                            : "      properties:\n        linger.ms: \"" + linger_ms + "\"\n") +
+         "  kafka_grpc0:\n"
+         "    type: kafka-grpc\n"
+         "    kind: remote_server\n"
+         "    entry: kafka_client0\n"
+         "    options:\n"
+         "      acks: leader_only\n"
+         "      group-id: " +
+         group + "\n      max-in-flight: " + std::to_string(in_flight) +
+         "\n"
+         "    routes:\n"
+         "      - exit: grpc_client0\n"
+         "        when:\n"
+         "          - topic: " +
+         requests + "\n            reply-to: " + replies +
+         "\n"
+         "        with:\n"
+         "          scheme: http\n"
+         "          authority: " +
+         authority +
+         "\n"
+         "  grpc_client0:\n"
+         "    type: grpc\n"
+         "    kind: client\n";
+}
+
+class Bench {
+ public:
+  explicit Bench(Options options) : options_(std::move(options)) {}
+
+  ~Bench() {
+    echo_.reset();
+    if (broker_started_ && !options_.keep_broker) {
+      std::string output;
+      runCommand({options_.source_dir + "/scripts/kafka/broker.sh", "stop", broker_dir_}, output,
+                 60s);
+    }
+  }
+
+  bool setUp() {
+    work_dir_ = options_.build_dir + "/bench/e2e/run-" + suffix();
+    std::filesystem::create_directories(work_dir_);
+    if (options_.bootstrap.empty() && !startBroker()) {
+      return false;
+    }
+    echo_ = std::make_unique<MeasuredChild>(
+        std::vector<std::string>{options_.build_dir + "/examples/echo/echo-server", "--port", "0"});
+    const auto address = echo_->awaitLine("listening on ([0-9.]+:[0-9]+)", 30s);
+    if (!address) {
+      std::fprintf(stderr, "e2e-bench: echo-server did not start: %s\n", echo_->output().c_str());
+      return false;
+    }
+    echo_address_ = *address;
+    std::printf(
+        "e2e-bench: %llu unary requests per run, %d partitions, %d in flight, broker %s, "
+        "echo-server %s, logs in %s\n",
+        static_cast<unsigned long long>(options_.requests), options_.partitions, options_.in_flight,
+        options_.bootstrap.c_str(), echo_address_.c_str(), work_dir_.c_str());
+    return true;
+  }
+
+  // Runs one pipeline on fresh topics with `count` requests.
+  RunFigures run(const std::string& pipeline, int round, uint64_t count) {
+    RunFigures figures;
+    figures.pipeline = pipeline;
+    figures.round = round;
+    const std::string name = pipeline + "-" + std::to_string(round) + "-" + suffix();
+    const std::string requests = "bench-requests-" + name;
+    const std::string replies = "bench-replies-" + name;
+    const std::string group = "bench-" + name;
+    std::string error;
+    if (!createTopics(options_.bootstrap, {requests, replies}, options_.partitions, error)) {
+      figures.failure = error;
+      return figures;
+    }
+    RequestBatch batch;
+    batch.topic = requests;
+    batch.reply_to = replies;
+    batch.id_prefix = name;
+    batch.count = count;
+    const auto preload_start = Clock::now();
+    if (!preloadRequests(options_.bootstrap, batch, error)) {
+      figures.failure = error;
+      return figures;
+    }
+    std::fprintf(stderr, "e2e-bench: %s #%d: %llu requests written in %.1f s\n", pipeline.c_str(),
+                 round, static_cast<unsigned long long>(count),
+                 seconds(Clock::now() - preload_start));
+
+    std::vector<std::string> argv;
+    if (pipeline == "direct") {
+      argv = {options_.build_dir + "/bench/e2e/direct-pipeline",
+              "--bootstrap",
+              options_.bootstrap,
+              "--topic",
+              requests,
+              "--group",
+              group,
+              "--target",
+              echo_address_,
+              "--in-flight",
+              std::to_string(options_.in_flight),
+              "--reply-to",
+              replies};
+      if (!options_.linger_ms.empty()) {
+        argv.insert(argv.end(), {"--linger-ms", options_.linger_ms});
+      }
+    } else {
+      const std::string config = work_dir_ + "/" + name + ".yaml";
+      std::ofstream(config) << bridgeConfig(options_.bootstrap, options_.linger_ms, requests,
+                                            replies, group, echo_address_, options_.in_flight);
+      argv = {options_.build_dir + "/runtime/host/zilla-host",
+              "start",
+              "-c",
+              config,
+              "--plugins",
+              options_.build_dir + "/bindings",
+              "--log-format",
+              "text"};
+    }
+
+    ReplyCounter counter(options_.bootstrap, replies, options_.partitions);
+    if (!counter.ok()) {
+      figures.failure = "cannot read the reply topic";
+      return figures;
+    }
+    const double echo_before = echo_->cpuSecondsNow();
+    // The process's CPU, sampled at every read of the reply topic: read at the record
+    // timestamps of the first reply and the last status, it is the CPU of the reply window.
+    std::vector<std::pair<int64_t, double>> cpu_samples = {{epochMs(), 0.0}};
+    const auto start = Clock::now();
+    MeasuredChild child(argv);
+    const auto deadline = start + 120s + std::chrono::seconds(count / 100);
+    while (counter.answered() < count) {
+      counter.poll(50ms);
+      const double cpu = child.cpuSecondsNow();
+      if (cpu >= 0) {
+        cpu_samples.emplace_back(epochMs(), cpu);
+      }
+      if (!child.running()) {
+        figures.failure = "the process exited early";
+        break;
+      }
+      if (Clock::now() > deadline) {
+        figures.failure = "timed out with " + std::to_string(counter.answered()) + " of " +
+                          std::to_string(count) + " answered";
+        break;
+      }
+    }
+    const ChildUsage usage = child.stop(SIGTERM, 60s);
+    figures.echo_cpu_s = echo_->cpuSecondsNow() - echo_before;
+    std::ofstream(work_dir_ + "/" + name + ".log") << child.output();
+
+    figures.answered = counter.answered();
+    figures.data_records = counter.dataRecords();
+    figures.status_records = counter.statusRecords();
+    figures.error_statuses = counter.errorStatuses();
+    figures.exit_status = usage.exit_status;
+    figures.cpu_s = usage.cpu_seconds;
+    figures.max_rss_kb = usage.max_rss_kb;
+    if (counter.firstReplyMs() > 0 && counter.lastStatusMs() > 0) {
+      const int64_t start_ms = cpu_samples.front().first;
+      figures.first_reply_s = (counter.firstReplyMs() - start_ms) / 1000.0;
+      figures.wall_s = (counter.lastStatusMs() - start_ms) / 1000.0;
+      figures.window_s = (counter.lastStatusMs() - counter.firstReplyMs()) / 1000.0;
+      figures.requests_per_s = figures.window_s > 0 ? count / figures.window_s : 0;
+      figures.window_cpu_s =
+          cpuAt(cpu_samples, counter.lastStatusMs()) - cpuAt(cpu_samples, counter.firstReplyMs());
+    }
+    if (figures.failure.empty()) {
+      if (figures.error_statuses != 0) {
+        figures.failure =
+            std::to_string(figures.error_statuses) + " replies with a non-zero status";
+      } else if (figures.data_records < count) {
+        figures.failure = "only " + std::to_string(figures.data_records) + " reply records";
+      } else if (usage.exit_status != 0) {
+        figures.failure = "exit status " + std::to_string(usage.exit_status) + " after SIGTERM";
+      }
+    }
+    figures.ok = figures.failure.empty();
+    if (!figures.ok) {
+      std::fprintf(stderr, "e2e-bench: %s #%d failed: %s (log: %s/%s.log)\n", pipeline.c_str(),
+                   round, figures.failure.c_str(), work_dir_.c_str(), name.c_str());
+    }
+    return figures;
+  }
+
+ private:
+  bool startBroker() {
+    broker_dir_ = options_.build_dir + "/bench/e2e/kafka-broker";
+    const std::string script = options_.source_dir + "/scripts/kafka/broker.sh";
+    std::string output;
+    if (runCommand({script, "status", broker_dir_}, output, 60s) == 0) {
+      std::ifstream(broker_dir_ + "/bootstrap") >> options_.bootstrap;
+      std::fprintf(stderr, "e2e-bench: reusing the broker of %s at %s\n", broker_dir_.c_str(),
+                   options_.bootstrap.c_str());
+      return !options_.bootstrap.empty();
+    }
+    const std::string port = std::to_string(freePort());
+    std::fprintf(stderr, "e2e-bench: starting a Kafka broker on 127.0.0.1:%s (%s)\n", port.c_str(),
+                 broker_dir_.c_str());
+    if (runCommand({script, "start", broker_dir_, port}, output, 300s) != 0) {
+      std::fprintf(stderr, "e2e-bench: broker.sh start failed:\n%s\n", output.c_str());
+      return false;
+    }
+    broker_started_ = true;
+    options_.bootstrap = "127.0.0.1:" + port;
+    return true;
+  }
+
+  Options options_;
+  std::string work_dir_;
+  std::string broker_dir_;
+  bool broker_started_ = false;
+  std::unique_ptr<MeasuredChild> echo_;
+  std::string echo_address_;
+};
+
+double median(std::vector<double> values) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 != 0 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+void printRun(const RunFigures& f, uint64_t count) {
+  const double per_1000 = 1000.0 / static_cast<double>(count);
+  std::printf("%-7s #%-2d %8.2f %8.2f %8.2f %9.0f %7.2f %9.1f %9.1f %8.1f %7.2f %9llu%s\n",
+              f.pipeline.c_str(), f.round, f.wall_s, f.first_reply_s, f.window_s, f.requests_per_s,
+              f.cpu_s, f.cpu_s * per_1000 * 1000, f.window_cpu_s * per_1000 * 1000,
+              f.max_rss_kb / 1024.0, f.echo_cpu_s, static_cast<unsigned long long>(f.answered),
+              f.ok ? "" : "  FAILED");
+}
+
+bool parseOptions(int argc, char** argv, Options& options) {
+  bool requests_given = false;
+  bool warmup_given = false;
+  bool smoke = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--bootstrap") {
+      options.bootstrap = value();
+    } else if (arg == "--requests") {
+      options.requests = std::strtoull(value().c_str(), nullptr, 10);
+      requests_given = true;
+    } else if (arg == "--smoke") {
+      smoke = true;
+    } else if (arg == "--warmup") {
+      options.warmup = std::strtoull(value().c_str(), nullptr, 10);
+      warmup_given = true;
+    } else if (arg == "--rounds") {
+      options.rounds = std::max(1, std::atoi(value().c_str()));
+    } else if (arg == "--in-flight") {
+      options.in_flight = std::max(1, std::atoi(value().c_str()));
+    } else if (arg == "--partitions") {
+      options.partitions = std::max(1, std::atoi(value().c_str()));
+    } else if (arg == "--linger-ms") {
+      options.linger_ms = value();
+      if (options.linger_ms == "default") {
+        options.linger_ms.clear();
+      }
+    } else if (arg == "--only") {
+      options.only = value();
+    } else if (arg == "--keep-broker") {
+      options.keep_broker = true;
+    } else if (arg == "--build-dir") {
+      options.build_dir = value();
+    } else if (arg == "--source-dir") {
+      options.source_dir = value();
+    } else {
+      std::fprintf(
+          stderr,
+          "usage: e2e-bench [--bootstrap HOST:PORT] [--requests N | --smoke] "
+          "[--rounds R] [--warmup N] [--in-flight N] [--partitions N] "
+          "[--linger-ms N|default] [--only direct|bridge] [--keep-broker] [--build-dir DIR] "
+          "[--source-dir DIR]\n");
+      return false;
+    }
+  }
+  if (smoke) {
+    options.requests = requests_given ? options.requests : 500;
+    options.warmup = warmup_given ? options.warmup : 500;
+  }
+  return options.requests > 0 &&
+         (options.only.empty() || options.only == "direct" || options.only == "bridge");
+}
+
+}  // namespace
+}  // namespace zb::bench
+
+int main(int argc, char** argv) {
+  using namespace zb::bench;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  signal(SIGPIPE, SIG_IGN);
+  Options options;
+  if (!parseOptions(argc, argv, options)) {
+    return 2;
+  }
+  const uint64_t count = options.requests;
+  Bench bench(options);
+  if (!bench.setUp()) {
+    return 2;
+  }
+  if (options.warmup > 0) {
+    // The broker's JVM and the echo service warm up on a run that is not measured.
+    const RunFigures warm = bench.run("direct", 0, options.warmup);
+    std::fprintf(stderr, "e2e-bench: warm-up with %llu requests: %s\n",
+                 static_cast<unsigned long long>(options.warmup),
+                 warm.ok ? "done" : warm.failure.c_str());
+  }
+
+  std::vector<RunFigures> runs;
+  for (int round = 1; round <= options.rounds; ++round) {
+    for (const char* pipeline : {"direct", "bridge"}) {
+      if (options.only.empty() || options.only == pipeline) {
+        runs.push_back(bench.run(pipeline, round, count));
+      }
+    }
+  }
+
+  std::printf("\n%-10s %8s %8s %8s %9s %7s %9s %9s %8s %7s %9s\n", "run", "wall s", "first s",
+              "window s", "req/s", "CPU s", "CPU ms/1k", "win ms/1k", "RSS MB", "echo s",
+              "answered");
+  for (const RunFigures& run : runs) {
+    printRun(run, count);
+  }
+  std::printf(
+      "  by reply record timestamps: wall = start -> last status, first = start -> first\n"
+      "  reply, window = first reply -> last status, req/s over the window. CPU: rusage of the\n"
+      "  process's whole life; CPU ms/1k: per 1000 requests; win ms/1k: only within the window;\n"
+      "  echo s: the echo service's CPU during the run.\n");
+
+  bool all_ok = true;
+  const auto medianOf = [&](const std::string& pipeline, auto field) {
+    std::vector<double> values;
+    for (const RunFigures& run : runs) {
+      if (run.pipeline == pipeline && run.ok) {
+        values.push_back(field(run));
+      }
+    }
+    return median(values);
+  };
+  for (const RunFigures& run : runs) {
+    all_ok = all_ok && run.ok;
+  }
+  const double direct_rps =
+      medianOf("direct", [](const RunFigures& r) { return r.requests_per_s; });
+  const double bridge_rps =
+      medianOf("bridge", [](const RunFigures& r) { return r.requests_per_s; });
+  if (direct_rps > 0 && bridge_rps > 0) {
+    const double direct_cpu = medianOf("direct", [](const RunFigures& r) { return r.cpu_s; });
+    const double bridge_cpu = medianOf("bridge", [](const RunFigures& r) { return r.cpu_s; });
+    const double direct_window_cpu =
+        medianOf("direct", [](const RunFigures& r) { return r.window_cpu_s; });
+    const double bridge_window_cpu =
+        medianOf("bridge", [](const RunFigures& r) { return r.window_cpu_s; });
+    const double direct_rss =
+        medianOf("direct", [](const RunFigures& r) { return static_cast<double>(r.max_rss_kb); });
+    const double bridge_rss =
+        medianOf("bridge", [](const RunFigures& r) { return static_cast<double>(r.max_rss_kb); });
+    const double throughput = bridge_rps / direct_rps;
+    const double cpu = bridge_cpu / direct_cpu;
+    std::printf("\nratios bridge/direct (medians of %d round%s):\n", options.rounds,
+                options.rounds == 1 ? "" : "s");
+    std::printf("  throughput                %.2f  (target >= 0.80: %s)\n", throughput,
+                throughput >= 0.8 ? "met" : "NOT met");
+    std::printf("  CPU per request           %.2f  (target <= 1.25: %s)  %.1f vs %.1f us/request\n",
+                cpu, cpu <= 1.25 ? "met" : "NOT met", bridge_cpu * 1e6 / count,
+                direct_cpu * 1e6 / count);
+    if (direct_window_cpu > 0) {
+      std::printf("  CPU per request, window   %.2f  %.1f vs %.1f us/request\n",
+                  bridge_window_cpu / direct_window_cpu, bridge_window_cpu * 1e6 / count,
+                  direct_window_cpu * 1e6 / count);
+    }
+    std::printf("  max RSS                   %.2f  %.1f vs %.1f MB\n", bridge_rss / direct_rss,
+                bridge_rss / 1024, direct_rss / 1024);
+  }
+  if (!all_ok) {
+    std::printf("FAIL: a run did not answer every request (see above)\n");
+    return 1;
+  }
+  return 0;
+}
