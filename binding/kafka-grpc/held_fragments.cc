@@ -14,6 +14,9 @@ size_t HeldFragments::entrySize(size_t length) { return (sizeof(Entry) + length 
 bool HeldFragments::push(RecordSink& sink, uint8_t flags, int32_t deferred, const uint8_t* data,
                          size_t length, int32_t credit) {
   const size_t size = entrySize(length);
+  if (used_ + size > buffer_.size() && !draining_) {
+    compact();
+  }
   if (used_ + size > buffer_.size()) {
     return false;
   }
@@ -40,7 +43,7 @@ int64_t HeldFragments::drain(RecordSink& sink) {
   }
   draining_ = true;
   int64_t freed = 0;
-  size_t at = 0;
+  size_t at = head_;
   while (at < used_ && sink.held_ > 0) {
     Entry entry;
     std::memcpy(&entry, buffer_.data() + at, sizeof entry);
@@ -59,10 +62,8 @@ int64_t HeldFragments::drain(RecordSink& sink) {
       continue;
     }
     if (written.complete) {
-      entry.live = 0;
-      --sink.held_;
       freed += entry.credit;
-      std::memcpy(buffer_.data() + at, &entry, sizeof entry);
+      retire(at, entry);
       at += size;
       continue;
     }
@@ -76,31 +77,29 @@ int64_t HeldFragments::drain(RecordSink& sink) {
     break;
   }
   draining_ = false;
-  compact();
+  trimHead();
   return freed;
 }
 
 int64_t HeldFragments::drop(RecordSink& sink) {
   int64_t freed = 0;
-  for (size_t at = 0; at < used_ && sink.held_ > 0;) {
+  for (size_t at = head_; at < used_ && sink.held_ > 0;) {
     Entry entry;
     std::memcpy(&entry, buffer_.data() + at, sizeof entry);
     if (entry.live != 0 && entry.sink == &sink) {
-      entry.live = 0;
-      --sink.held_;
       freed += entry.credit;
-      std::memcpy(buffer_.data() + at, &entry, sizeof entry);
+      retire(at, entry);
     }
     at += entry.size;
   }
   if (!draining_) {
-    compact();
+    trimHead();
   }
   return freed;
 }
 
 void HeldFragments::clear() {
-  for (size_t at = 0; at < used_;) {
+  for (size_t at = head_; at < used_;) {
     Entry entry;
     std::memcpy(&entry, buffer_.data() + at, sizeof entry);
     if (entry.live != 0) {
@@ -108,12 +107,32 @@ void HeldFragments::clear() {
     }
     at += entry.size;
   }
-  used_ = 0;
+  head_ = used_ = dead_ = 0;
+}
+
+void HeldFragments::retire(size_t at, Entry& entry) {
+  entry.live = 0;
+  --entry.sink->held_;
+  dead_ += entry.size;
+  std::memcpy(buffer_.data() + at, &entry, sizeof entry);
+}
+
+void HeldFragments::trimHead() {
+  while (head_ < used_) {
+    Entry entry;
+    std::memcpy(&entry, buffer_.data() + head_, sizeof entry);
+    if (entry.live != 0) {
+      return;
+    }
+    head_ += entry.size;
+    dead_ -= entry.size;
+  }
+  head_ = used_ = dead_ = 0;
 }
 
 void HeldFragments::compact() {
   size_t to = 0;
-  for (size_t at = 0; at < used_;) {
+  for (size_t at = head_; at < used_;) {
     Entry entry;
     std::memcpy(&entry, buffer_.data() + at, sizeof entry);
     const size_t slot = entry.size;
@@ -129,6 +148,8 @@ void HeldFragments::compact() {
     }
     at += slot;
   }
+  head_ = 0;
+  dead_ = 0;
   used_ = to;
 }
 

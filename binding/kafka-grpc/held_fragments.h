@@ -64,8 +64,9 @@ class HeldFragments {
   // Drops everything (the fetch stream is gone).
   void clear();
 
-  size_t bytes() const { return used_; }
-  bool empty() const { return used_ == 0; }
+  // Bytes of the slots still live.
+  size_t bytes() const { return used_ - head_ - dead_; }
+  bool empty() const { return bytes() == 0; }
 
  private:
   struct Entry {
@@ -81,10 +82,18 @@ class HeldFragments {
   static_assert(sizeof(Entry) + 7 <= kEntryOverhead);
 
   static size_t entrySize(size_t length);
+  // Marks the entry at `at` passed on or dropped.
+  void retire(size_t at, Entry& entry);
+  // Skips the retired entries at the front; cheap, so it runs after every drain and drop.
+  void trimHead();
+  // Moves the live entries to the front; only when a push needs the room, so that a drain does
+  // not walk the whole buffer each time.
   void compact();
 
   std::vector<uint8_t> buffer_;
-  size_t used_ = 0;
+  size_t head_ = 0;  // first slot that may be live
+  size_t used_ = 0;  // end of the last slot
+  size_t dead_ = 0;  // bytes of retired slots in [head_, used_)
   bool draining_ = false;
 };
 

@@ -31,6 +31,38 @@ struct FakeSink : RecordSink {
 
 const uint8_t* bytes(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
+TEST_CASE("retired slots are reused: a full store compacts when a push needs the room") {
+  // A 16-byte payload takes a 48-byte slot (entry header included, 8-byte aligned): 4 slots
+  // fill a 192-byte store.
+  HeldFragments held(192);
+  FakeSink a;
+  FakeSink b;
+  const std::string payload(16, 'x');
+  REQUIRE(held.push(a, ZB_DATA_COMPLETE, 0, bytes(payload), payload.size(), 1));
+  REQUIRE(held.push(b, ZB_DATA_COMPLETE, 0, bytes(payload), payload.size(), 2));
+  REQUIRE(held.push(a, ZB_DATA_COMPLETE, 0, bytes(payload), payload.size(), 3));
+  REQUIRE(held.push(b, ZB_DATA_COMPLETE, 0, bytes(payload), payload.size(), 4));
+  CHECK_FALSE(held.push(a, ZB_DATA_COMPLETE, 0, bytes(payload), payload.size(), 5));
+
+  // b's two slots (the 2nd and 4th) are retired; a's stay, so the room is in the middle.
+  b.credit = 100;
+  CHECK(held.drain(b) == 6);
+  CHECK(held.bytes() == 96);
+  const std::string other(16, 'y');
+  REQUIRE(held.push(b, ZB_DATA_COMPLETE, 0, bytes(other), other.size(), 7));
+  REQUIRE(held.push(b, ZB_DATA_COMPLETE, 0, bytes(other), other.size(), 8));
+  CHECK(held.bytes() == 192);
+
+  // Order and contents survive the move.
+  a.credit = 100;
+  CHECK(held.drain(a) == 4);
+  CHECK(a.got == std::vector<std::string>{payload, payload});
+  CHECK(held.drain(b) == 15);
+  CHECK(b.got.size() == 4);
+  CHECK(b.got[2] == other);
+  CHECK(held.empty());
+}
+
 TEST_CASE("held fragments drain in order, per sink, within credit") {
   HeldFragments held(4096);
   FakeSink a;
