@@ -6,10 +6,12 @@
 
 namespace zb::grpc_binding {
 
-ClientBinding::ClientBinding(const sdk::Host& host, ClientConfig config)
+ClientBinding::ClientBinding(const sdk::Host& host, ClientConfig config,
+                             std::string_view metric_binding)
     : sdk::Binding(host),
       config_(std::move(config)),
       grpc_type_id_(host.typeId("grpc")),
+      metrics_(host, metric_binding),
       completions_(host, kCompletionSignal),
       channels_(config_.options, completions_.queue()) {}
 

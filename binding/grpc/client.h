@@ -4,6 +4,7 @@
 #include "channel.h"
 #include "completion.h"
 #include "config.h"
+#include "metrics.h"
 
 #include <zb/sdk/binding.hpp>
 #include <zb/sdk/extension.hpp>
@@ -30,7 +31,8 @@ constexpr int32_t kRequestWindow = 64 * 1024;
 // Everything runs on the engine thread; only the CompletionThread has a thread of its own.
 class ClientBinding final : public sdk::Binding {
  public:
-  ClientBinding(const sdk::Host& host, ClientConfig config);
+  // `metric_binding` is the binding="..." label of its metrics: "<namespace>.<name>".
+  ClientBinding(const sdk::Host& host, ClientConfig config, std::string_view metric_binding);
   // Cancels every call, drains the completion queue, joins its thread, frees every call.
   ~ClientBinding() override;
 
@@ -39,6 +41,7 @@ class ClientBinding final : public sdk::Binding {
 
   // ---- For CallStream.
   const ClientConfig& config() const { return config_; }
+  CallMetrics& metrics() { return metrics_; }
   uint32_t grpcTypeId() const { return grpc_type_id_; }
   // One builder for every extension this binding writes: frames are sent synchronously, so
   // it is free again as soon as the send returns.
@@ -57,6 +60,7 @@ class ClientBinding final : public sdk::Binding {
  private:
   ClientConfig config_;
   uint32_t grpc_type_id_;
+  CallMetrics metrics_;
   sdk::ExtensionWriter writer_;
   std::vector<flatbuffers::Offset<zb::grpc::Metadata>> metadata_;
   std::string text_;

@@ -24,7 +24,9 @@ std::unique_ptr<sdk::Binding> create(const sdk::Host& host, const zb_binding_con
     error = "grpc: " + error;
     return nullptr;
   }
-  return std::make_unique<ClientBinding>(host, std::move(*parsed));
+  std::string metric_binding = config.namespace_ != nullptr ? config.namespace_ : "";
+  metric_binding.append(".").append(config.name != nullptr ? config.name : "");
+  return std::make_unique<ClientBinding>(host, std::move(*parsed), metric_binding);
 }
 
 }  // namespace

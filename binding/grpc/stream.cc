@@ -61,6 +61,9 @@ CallStream::~CallStream() {
   if (connect_timer_ != 0) {
     host().signalCancel(connect_timer_);
   }
+  if (in_flight_) {
+    binding_.metrics().abandoned();  // freed by the binding's destruction before its status
+  }
 }
 
 void* CallStream::issue(Operation operation) {
@@ -166,7 +169,8 @@ void CallStream::onData(const zb_frame_t& frame) {
   if ((frame.flags & ZB_DATA_FIN) != 0) {
     if (!write_failed_ && !finishing_) {
       ::grpc::Slice slice(assembling_.data(), assembling_.size());
-      writes_.push_back(PendingWrite{::grpc::ByteBuffer(&slice, 1), message_start_});
+      writes_.push_back(PendingWrite{::grpc::ByteBuffer(&slice, 1), message_start_,
+                                     static_cast<int64_t>(assembling_.size())});
     }
     assembling_.clear();
     scheduleWrites();
@@ -203,6 +207,7 @@ void CallStream::onAbort(const zb_frame_t&) {
 }
 
 void CallStream::refuse(int status, std::string_view message) {
+  binding_.metrics().refused(status);
   leaveChannel();
   sdk::ExtensionWriter& writer = binding_.extensionWriter();
   auto& fbb = writer.start();
@@ -261,6 +266,10 @@ void CallStream::startCall() {
   // The request headers are corked (see onBegin): they leave with the first Write or
   // WritesDone, so StartCall performs nothing and completes nothing.
   call_->StartCall(nullptr);
+  series_ = &binding_.metrics().method(std::string_view(path_).substr(1));
+  binding_.metrics().started(*series_);
+  started_ns_ = host().nowNs();
+  in_flight_ = true;
   // The first Read also receives the response headers; the reply BEGIN waits for it.
   reading_ = true;
   call_->Read(&response_, issue(kRead));
@@ -475,6 +484,9 @@ void CallStream::onCompletion(int operation, bool ok) {
     case kWrite:
       writing_ = false;
       if (!writes_.empty()) {
+        if (ok) {
+          binding_.metrics().requestBytes(*series_, writes_.front().bytes);
+        }
         writes_.pop_front();
       }
       if (!ok) {
@@ -500,6 +512,7 @@ void CallStream::onCompletion(int operation, bool ok) {
         }
         slices_.clear();
         response_.Clear();
+        binding_.metrics().responseBytes(*series_, static_cast<int64_t>(reply_.size()));
         reply_offset_ = 0;
         delivering_ = true;
         deliverReply();
@@ -509,6 +522,11 @@ void CallStream::onCompletion(int operation, bool ok) {
       break;
     case kFinish:
       finished_ = true;
+      if (in_flight_) {
+        in_flight_ = false;
+        binding_.metrics().finished(*series_, static_cast<int>(status_.error_code()),
+                                    (host().nowNs() - started_ns_) / 1000);
+      }
       if (!released_) {
         complete();
       }

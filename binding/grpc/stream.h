@@ -6,6 +6,7 @@
 
 #include "channel.h"
 #include "completion.h"
+#include "metrics.h"
 
 #include <zb/sdk/binding.hpp>
 
@@ -59,6 +60,7 @@ class CallStream final : public sdk::Stream, public CompletionTarget, public Cha
   struct PendingWrite {
     ::grpc::ByteBuffer message;
     int64_t start;
+    int64_t bytes;  // the message's length, counted as request bytes once written
   };
 
   void* issue(Operation operation);
@@ -111,6 +113,11 @@ class CallStream final : public sdk::Stream, public CompletionTarget, public Cha
   bool finished_ = false;   // status_ is known
   bool cancelled_ = false;
   ::grpc::Status status_;
+
+  // Metrics: the call's method series from its start; in flight until its status arrives.
+  CallMetrics::MethodSeries* series_ = nullptr;
+  int64_t started_ns_ = 0;
+  bool in_flight_ = false;
 
   bool waiting_ = false;   // for the channel to be READY
   bool released_ = false;  // by the host: no more frames either way

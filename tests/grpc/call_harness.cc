@@ -205,7 +205,9 @@ void CallerStream::onRelease() {
 
 // ---- Harness
 
-Harness::Harness(const std::string& options_json, const std::string& routes_json) {
+Harness::Harness(const std::string& options_json, const std::string& routes_json,
+                 runtime::MetricSink* metrics)
+    : engine_(log_, metrics) {
   std::shared_ptr<runtime::Plugin> plugin = grpcPlugin(error_);
   REQUIRE_MESSAGE(plugin, error_);
   REQUIRE(engine_.addType(plugin, error_));

@@ -96,10 +96,13 @@ class CallerStream : public sdk::Stream {
   std::string assembling_;
 };
 
-// One engine with the grpc binding ("grpc0", the given options and routes) and the caller.
+// One engine with the grpc binding ("grpc0" in namespace "test", the given options and routes)
+// and the caller. `metrics`, when given, receives the metrics the bindings register; it must
+// outlive the harness.
 class Harness {
  public:
-  explicit Harness(const std::string& options_json = "{}", const std::string& routes_json = "[]");
+  explicit Harness(const std::string& options_json = "{}", const std::string& routes_json = "[]",
+                   runtime::MetricSink* metrics = nullptr);
   ~Harness();
 
   // False (with error()) when the grpc binding refused its config.
@@ -116,7 +119,7 @@ class Harness {
 
  private:
   runtime::StderrLog log_{ZB_LOG_WARN};
-  runtime::Engine engine_{log_};
+  runtime::Engine engine_;
   uint64_t grpc_id_ = 0;
   uint64_t caller_id_ = 0;
   bool created_ = false;
