@@ -191,6 +191,9 @@ struct Engine::Impl {
         (frame->type == ZB_FRAME_BEGIN && ZB_STREAM_IS_INITIAL(frame->stream_id))) {
       return ZB_ERR_INVALID;
     }
+    if (frame->type == ZB_FRAME_WINDOW && (frame->maximum < 0 || frame->padding < 0)) {
+      return ZB_ERR_INVALID;  // credit that would move the writer's sequence backwards
+    }
     const uint64_t initial_id = ZB_STREAM_INITIAL_ID(frame->stream_id);
     StreamRoute* route = streams.find(initial_id);
     if (route == nullptr || route->acceptor_stream == nullptr) {

@@ -139,8 +139,16 @@ TEST_CASE("refused streams, unknown routes, unknown streams and closed direction
   end.stream_id = stream->initialId();
   CHECK(binding->host().send(end) == ZB_OK);
   CHECK(binding->host().send(end) == ZB_ERR_CLOSED);  // the direction is already closed
-  CHECK(f.engine.openStreams() == 1);                 // the reply direction is still open
-  f.engine.shutdown();                                // releases both sides of what is still open
+  zb_frame_t window = zb::sdk::makeFrame(ZB_FRAME_WINDOW);
+  window.stream_id = stream->replyId();
+  window.maximum = 8192;
+  window.padding = -56;  // would let the writer's sequence move backwards
+  CHECK(binding->host().send(window) == ZB_ERR_INVALID);
+  window.padding = 0;
+  window.maximum = -1;
+  CHECK(binding->host().send(window) == ZB_ERR_INVALID);
+  CHECK(f.engine.openStreams() == 1);  // the reply direction is still open
+  f.engine.shutdown();                 // releases both sides of what is still open
   CHECK(f.state.events.back() == "acceptor:release");
 }
 
