@@ -24,14 +24,10 @@
 //   - while every peer frame was well-formed: a WINDOW never acknowledges bytes not sent, and
 //     commits on a fetch stream never go backwards nor past the records delivered.
 //
-// Known issues, guarded (reproducers in tests/fuzz/known/frames_fuzz; ZB_FUZZ_NO_GUARDS=1 turns
-// the guards off; docs/fuzzing.md):
-//   - neither the engine nor the SDK refuses a WINDOW with a negative padding, and the SDK's
-//     SendWindow then gives every DATA reserved = length + padding, negative for a small record,
-//     so the writer's sequence moves backwards: raw WINDOWs here carry no negative padding;
-//   - the binding's OffsetTracker keeps a vector indexed by partition id, so a record with
-//     partition id 859 million asks for 45 GB: records with a partition id above 2^20 are not
-//     sent.
+// Known issue, guarded (reproducer in tests/fuzz/known/frames_fuzz; ZB_FUZZ_NO_GUARDS=1 turns
+// the guard off; docs/fuzzing.md): the binding's OffsetTracker keeps a vector indexed by
+// partition id, so a record with partition id 859 million asks for 45 GB: records with a
+// partition id above 2^20 are not sent.
 #include "frames_ops.h"
 
 #include <zb/abi.h>
@@ -1114,9 +1110,6 @@ void rawFrame(Input& in) {
   frame.acknowledge = relative(in, reads ? stream->in_seq : stream->out_ack);
   frame.maximum = static_cast<int32_t>(relative(in, 65536));
   frame.padding = static_cast<int8_t>(in.u8());
-  if (guarded() && frame.padding < 0) {
-    frame.padding = -frame.padding;  // the known issue at the top of this file
-  }
   frame.flags = in.u8();
   const uint8_t payload_kind = in.u8();
   const std::string_view payload = payload_kind != 0 ? in.bytes() : std::string_view();

@@ -34,10 +34,12 @@ enum Op : uint8_t {
   // 6 tenant: a, 7 key = id), partition (%3), value (%3: tombstone, empty, bytes),
   // length u16 (%8193), fragment (16 + 32 * byte bytes at most per DATA).
   kRecord,
-  kContinue,  // stream: more fragments of a waiting record or response, as credit allows
+  // stream (bit 7: of the grpc peer, else of the kafka peer; any of its streams): more fragments
+  // of a waiting record or response, as credit allows
+  kContinue,
   // A DATA on a fetch stream with fuzzed parts: stream, flags, payload (0: null, else bytes),
-  // extension (%4: none; FetchDataEx with fuzzed fields and the next offset; raw bytes; a
-  // valid FetchDataEx with bytes overwritten), then the extension's operands.
+  // extension (%4: none; FetchDataEx with fuzzed fields and the next offset; raw bytes; a valid
+  // FetchDataEx with bytes overwritten), partition (%3), then the extension's operands.
   kRawData,
   kKafkaClose,     // stream (any kafka stream), how (%6: END, ABORT, ABORT+ResetEx, RESET,
                    // RESET+ResetEx, RESET with a garbage extension)
@@ -45,7 +47,8 @@ enum Op : uint8_t {
   kProduceBegin,   // stream
   kProduceEnd,     // stream
   kCallWindow,     // stream, held back u16, maximum u16, padding (%3)
-  // stream, status (%7: 14, 3, 0, 13, raw byte, no extension, garbage), message bytes
+  // stream, status (%7: 14, 3, 0, 13, a signed byte after the message, no extension, the
+  // message bytes as a garbage extension), message bytes
   kCallReset,
   // stream, count (%4), then per entry: type (%3: TEXT, BASE64, raw), name bytes, value bytes
   kCallBegin,
@@ -56,8 +59,10 @@ enum Op : uint8_t {
   kCallAbort,  // stream, status (as kCallReset), message bytes
   kAdvance,    // u16 milliseconds (0xffff: one hour): due timers fire
   // Any frame on any stream the peers know, released ones included: peer, stream, type,
-  // direction, sequence / acknowledge / maximum / reserved (mode byte each, then operands),
-  // padding, flags, payload (0: null, else bytes), extension (as kRawData's raw choices).
+  // direction (%4: reply, initial, another stream's initial, a u64 id that follows), sequence,
+  // acknowledge, maximum (a mode byte each, %3: as the books say, that plus a signed byte, a
+  // u64 that follows), padding (signed byte), flags, payload (0: null, else bytes), reserved
+  // (as sequence), extension (%3: none, raw bytes tagged with the peer's type, or the other's).
   kRawFrame,
   kRefuseNext,  // peer (%2: kafka, grpc): refuse the next stream opened to it
   kOpCount

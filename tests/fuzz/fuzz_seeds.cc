@@ -6,6 +6,7 @@
 #include <zb/sdk/extension.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -352,6 +353,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_dir = argv[1];
+  std::filesystem::create_directories(g_dir + "/extension_fuzz");
+  std::filesystem::create_directories(g_dir + "/frames_fuzz");
   extensionSeeds();
   frameSeeds();
   return 0;
