@@ -59,11 +59,13 @@ void produceRequests(const std::string& bootstrap, const std::string& topic,
     const std::string id = "req-" + std::to_string(i);
     const std::string value = std::string("\x0a\x05") + "hello";
     for (int record = 0; record < 2; ++record) {
-      rd_kafka_headers_t* headers = rd_kafka_headers_new(4);
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(5);
       rd_kafka_header_add(headers, "zilla:service", -1, "grpc.examples.echo.Echo", -1);
       rd_kafka_header_add(headers, "zilla:method", -1, "UnaryEcho", -1);
       rd_kafka_header_add(headers, "zilla:reply-to", -1, reply_to.c_str(), -1);
       rd_kafka_header_add(headers, "zilla:correlation-id", -1, id.c_str(), -1);
+      // Paces the work (with max-in-flight below) so the kill lands while most is still to do.
+      rd_kafka_header_add(headers, "meta:echo-delay-ms", -1, "20", -1);
       void* bytes = record == 0 ? const_cast<char*>(value.data()) : nullptr;
       const size_t length = record == 0 ? value.size() : 0;
       REQUIRE(rd_kafka_producev(
@@ -160,6 +162,7 @@ TEST_CASE("kill -9 under load, restart: every request is answered, none lost") {
                            "    entry: kafka_client0\n"
                            "    options:\n"
                            "      acks: in_sync_replicas\n"
+                           "      max-in-flight: 16\n"
                            "    routes:\n"
                            "      - exit: grpc_client0\n"
                            "        when:\n"
@@ -189,6 +192,8 @@ TEST_CASE("kill -9 under load, restart: every request is answered, none lost") {
   }
 
   ChildProcess second(start);
+  // Signals are only watched once it has started: wait for that before the SIGTERM below.
+  REQUIRE_MESSAGE(second.awaitLine("started [0-9]+ bindings", 60s), second.output());
   const bool all =
       replies.readUntil([&] { return replies.answered() == static_cast<size_t>(kRequests); }, 300s);
   INFO(second.output());
