@@ -2,6 +2,8 @@
 // and the original line and column of every value, even on lines where substitution moved text.
 #include <zb/runtime/config.h>
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <regex>
 #include <set>
+#include <sstream>
 
 namespace zb::runtime {
 
@@ -62,6 +65,85 @@ const std::regex& placeholderPattern() {
   static const std::regex pattern(R"(\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\})");
   return pattern;
 }
+
+// The offset of the first byte of `text` that is not part of well-formed UTF-8 (no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos when it is all well-formed.
+size_t firstInvalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t at) { return static_cast<unsigned char>(text[at]); };
+    const unsigned char lead = byte(i);
+    size_t length = 0;
+    unsigned char low = 0x80;  // the range of the second byte, narrowed for some leads
+    unsigned char high = 0xBF;
+    if (lead < 0x80) {
+      length = 1;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      low = lead == 0xE0 ? 0xA0 : 0x80;   // not overlong
+      high = lead == 0xED ? 0x9F : 0xBF;  // not a surrogate
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      low = lead == 0xF0 ? 0x90 : 0x80;   // not overlong
+      high = lead == 0xF4 ? 0x8F : 0xBF;  // not above U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) {
+      return i;
+    }
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = byte(i + k);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) {
+        return i;
+      }
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// Counts the documents of a YAML stream, stopping at two: zilla.yaml must hold one. Bounded on
+// purpose: yaml-cpp 0.7's LoadAll never returns on some invalid texts (",\n :" among them,
+// jbeder/yaml-cpp#1040), its parser reporting a new document again and again.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  // Parses up to the start of a second document; throws YAML::Exception on a syntax error.
+  static DocumentCounter count(const std::string& text) {
+    std::istringstream input(text);
+    YAML::Parser parser(input);
+    DocumentCounter counter;
+    while (counter.documents_ < 2 && parser.HandleNextDocument(counter)) {
+    }
+    return counter;
+  }
+
+  size_t documents() const { return documents_; }
+  const YAML::Mark& secondStart() const { return second_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) {
+      second_start_ = mark;
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  size_t documents_ = 0;
+  YAML::Mark second_start_;
+};
 
 // One substituted placeholder: where it was in the original text and where its value is in the
 // substituted text.
@@ -321,6 +403,14 @@ bool loadYaml(std::string_view yaml_text, const EnvLookup& env, ConfigDocument& 
     base = 3;
   }
   SourceMap map(yaml_text, base);
+  // Everything downstream (the YAML parser, the schema checks' string lengths) takes text as
+  // UTF-8: refuse anything else here, where the place can still be named.
+  if (const size_t bad = firstInvalidUtf8(text); bad != std::string_view::npos) {
+    const SourcePosition at = map.atOriginal(bad + base);
+    problems.push_back(
+        {"", "the file is not valid UTF-8 text (a bad byte here)", at.line, at.column});
+    return false;
+  }
 
   // Substitute. The result holds secrets: it is parsed and dropped, never logged or quoted.
   std::string substituted;
@@ -339,6 +429,13 @@ bool loadYaml(std::string_view yaml_text, const EnvLookup& env, ConfigDocument& 
     substituted.append(source, copied, begin - copied);
     copied = end;
     const std::optional<std::string> value = env ? env(name) : std::nullopt;
+    if (value && firstInvalidUtf8(*value) != std::string_view::npos) {
+      const SourcePosition at = map.atOriginal(begin + base);
+      problems.push_back(
+          {"", "environment variable " + name + " is not valid UTF-8 text", at.line, at.column});
+      substituted.append(source, begin, end - begin);
+      continue;
+    }
     if (!value) {
       unset.insert(name);
       unset_at.emplace_back(name, begin + base);
@@ -354,9 +451,15 @@ bool loadYaml(std::string_view yaml_text, const EnvLookup& env, ConfigDocument& 
   }
   substituted.append(source, copied, std::string::npos);
 
-  std::vector<YAML::Node> documents;
+  if (problems.size() != problems_before) {
+    return false;  // a value that is not UTF-8: nothing more can be said safely
+  }
+
+  YAML::Node root;
+  DocumentCounter counted;
   try {
-    documents = YAML::LoadAll(substituted);
+    counted = DocumentCounter::count(substituted);
+    root = YAML::Load(substituted);
   } catch (const YAML::Exception& e) {
     const SourcePosition position = map.at(e.mark);
     problems.push_back({"", "YAML syntax error: " + e.msg, position.line, position.column});
@@ -367,13 +470,11 @@ bool loadYaml(std::string_view yaml_text, const EnvLookup& env, ConfigDocument& 
     }
     return false;
   }
-  if (documents.size() > 1) {
-    const SourcePosition position = map.at(documents[1].Mark());
-    problems.push_back(
-        {"", "the file must hold one YAML document, not " + std::to_string(documents.size()),
-         position.line, position.column});
+  if (counted.documents() > 1) {
+    const SourcePosition position = map.at(counted.secondStart());
+    problems.push_back({"", "the file must hold one YAML document; a second one starts here",
+                        position.line, position.column});
   }
-  YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
   out.positions.emplace(
       "", root.IsDefined() && !root.IsNull() ? map.at(root.Mark()) : SourcePosition{1, 1});
   Converter converter(map, out, problems, unset);

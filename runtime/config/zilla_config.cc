@@ -28,6 +28,43 @@ std::string stringAt(const Json::Value& object, const char* key) {
   return value.isString() ? value.asString() : std::string();
 }
 
+// `text`, a value read from the document, as a problem may quote it: every part that came from
+// a ${{env.NAME}} substitution is shown as that placeholder, never as its (maybe secret) value.
+std::string shownValue(const ConfigDocument& document, std::string text) {
+  std::vector<const std::pair<std::string, std::string>*> substitutions;
+  for (const auto& substitution : document.substitutions) {
+    if (!substitution.second.empty()) {
+      substitutions.push_back(&substitution);
+    }
+  }
+  // Longest first, so a value containing another is replaced whole.
+  std::stable_sort(substitutions.begin(), substitutions.end(), [](const auto* a, const auto* b) {
+    return a->second.size() > b->second.size();
+  });
+  for (const auto* substitution : substitutions) {
+    const std::string placeholder = "${{env." + substitution->first + "}}";
+    for (size_t at = text.find(substitution->second); at != std::string::npos;
+         at = text.find(substitution->second, at + placeholder.size())) {
+      text.replace(at, substitution->second.size(), placeholder);
+    }
+  }
+  return text;
+}
+
+// `message` quotes `value`: the same message with `value` shown as shownValue shows it.
+std::string withValueShown(const ConfigDocument& document, std::string message,
+                           const std::string& value) {
+  const std::string shown = shownValue(document, value);
+  if (shown == value || value.empty()) {
+    return message;
+  }
+  for (size_t at = message.find(value); at != std::string::npos;
+       at = message.find(value, at + shown.size())) {
+    message.replace(at, value.size(), shown);
+  }
+  return message;
+}
+
 // The names `entry`, `exit` and every route's `exit` use must be declared bindings.
 void checkNames(const ConfigDocument& document, std::vector<ConfigProblem>& problems) {
   const Json::Value& bindings = member(document.root, "bindings");
@@ -36,8 +73,9 @@ void checkNames(const ConfigDocument& document, std::vector<ConfigProblem>& prob
   }
   auto check = [&](const Json::Value& name, const std::string& pointer, const char* role) {
     if (name.isString() && !bindings.isMember(name.asString())) {
-      problems.push_back(
-          {pointer, std::string(role) + " \"" + name.asString() + "\" is not a declared binding"});
+      problems.push_back({pointer, std::string(role) + " \"" +
+                                       shownValue(document, name.asString()) +
+                                       "\" is not a declared binding"});
     }
   };
   for (const std::string& name : document.keysOf("/bindings", bindings)) {
@@ -79,9 +117,10 @@ std::vector<ConfigProblem> validateZillaConfig(const ConfigDocument& document,
         continue;  // the root schema already says what is wrong with it
       }
       std::string message;
-      const SchemaValidator* schema = binding_schema(member(binding, "type").asString(), message);
+      const std::string type = member(binding, "type").asString();
+      const SchemaValidator* schema = binding_schema(type, message);
       if (schema == nullptr) {
-        problems.push_back({type_pointer, message});
+        problems.push_back({type_pointer, withValueShown(document, message, type)});
         continue;
       }
       for (ConfigProblem& problem : schema->validate(binding)) {

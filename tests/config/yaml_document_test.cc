@@ -185,6 +185,52 @@ TEST_CASE("duplicate keys and several documents are problems") {
   CHECK_FALSE(loaded.ok);
   REQUIRE(loaded.problems.size() == 1);
   CHECK(loaded.problems[0].message.find("one YAML document") != std::string::npos);
+  CHECK(loaded.problems[0].line == 2);
+}
+
+TEST_CASE("a text on which yaml-cpp 0.7's LoadAll never returns is answered (fuzz finding)") {
+  // jbeder/yaml-cpp#1040: its parser reports a new document forever; we stop at the second.
+  const Loaded loaded = load(",\n :");
+  CHECK_FALSE(loaded.ok);
+  REQUIRE_FALSE(loaded.problems.empty());
+  CHECK(loaded.problems[0].line > 0);
+}
+
+TEST_CASE("text that is not UTF-8 is refused where it starts, before any parsing") {
+  struct Case {
+    std::string text;
+    int line;
+    int column;
+  };
+  const Case cases[] = {
+      {"name: \xCD\xCD\xCD\xCD\xCD\xCD\xCD\xCD\nbindings: {}\n", 1, 7},  // fuzz finding
+      {"name: a\nx: \xFF\n", 2, 4},
+      {"name: a\nx: \xC0\xAF\n", 2, 4},          // overlong '/'
+      {"name: a\nx: \xED\xA0\x80\n", 2, 4},      // a surrogate
+      {"name: a\nx: \xF4\x90\x80\x80\n", 2, 4},  // above U+10FFFF
+      {"name: a\nx: ok\xE2\x82", 2, 6},          // cut short at the end
+  };
+  for (const Case& c : cases) {
+    const Loaded loaded = load(c.text);
+    CHECK_FALSE(loaded.ok);
+    REQUIRE(loaded.problems.size() == 1);
+    CHECK(loaded.problems[0].message == "the file is not valid UTF-8 text (a bad byte here)");
+    CHECK(loaded.problems[0].line == c.line);
+    CHECK(loaded.problems[0].column == c.column);
+  }
+  const Loaded fine = load("name: \"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"\n");
+  REQUIRE_MESSAGE(fine.ok, describe(fine.problems));
+  CHECK(fine.document.root["name"].asString() == "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+}
+
+TEST_CASE("an environment variable that is not UTF-8 is refused at its placeholder") {
+  const Loaded loaded = load("name: a\nx: ${{env.BAD}}\n", envOf({{"BAD", std::string("se\xFF"
+                                                                                      "cret")}}));
+  CHECK_FALSE(loaded.ok);
+  REQUIRE(loaded.problems.size() == 1);
+  CHECK(loaded.problems[0].message == "environment variable BAD is not valid UTF-8 text");
+  CHECK(loaded.problems[0].line == 2);
+  CHECK(loaded.problems[0].column == 4);
 }
 
 TEST_CASE("an empty file is a null document, left to the schema to refuse") {

@@ -180,6 +180,7 @@ Checked validate(std::string_view yaml, Schemas& schemas) {
   Checked checked;
   const auto env = [](std::string_view name) -> std::optional<std::string> {
     if (name == "KAFKA_BOOTSTRAP_SERVER") return std::string("localhost:9092");
+    if (name == "SECRET_TOKEN") return std::string("s3cr3t-t0ken");
     return std::nullopt;
   };
   REQUIRE_MESSAGE(zb::runtime::loadYaml(yaml, env, checked.document, checked.problems),
@@ -355,6 +356,36 @@ TEST_CASE("entry, exit and route exits must name declared bindings") {
   CHECK(checked.problems[0].line == 6);  // in source order
   CHECK(checked.problems[1].line == 8);
   CHECK(checked.problems[2].line == 14);
+}
+
+TEST_CASE("a substituted value is shown as its placeholder, never quoted, in name problems") {
+  Schemas schemas;
+  const Checked checked = validate(
+      "name: test\n"
+      "bindings:\n"
+      "  kafka_grpc0:\n"
+      "    type: kafka-grpc\n"
+      "    kind: remote_server\n"
+      "    entry: ${{env.SECRET_TOKEN}}\n"
+      "    routes:\n"
+      "      - exit: to-${{ env.SECRET_TOKEN }}\n"
+      "        when: [{topic: requests, reply-to: responses}]\n"
+      "        with: {scheme: http, authority: localhost:7151}\n"
+      "  k:\n"
+      "    type: x${{env.SECRET_TOKEN}}\n"
+      "    kind: client\n",
+      schemas);
+  INFO(describe(checked.problems));
+  REQUIRE(checked.problems.size() == 3);
+  CHECK(hasProblem(checked.problems, "/bindings/kafka_grpc0/entry",
+                   "entry \"${{env.SECRET_TOKEN}}\" is not a declared binding"));
+  CHECK(hasProblem(checked.problems, "/bindings/kafka_grpc0/routes/0/exit",
+                   "exit \"to-${{env.SECRET_TOKEN}}\" is not a declared binding"));
+  CHECK(hasProblem(checked.problems, "/bindings/k/type",
+                   "no plugin for type \"x${{env.SECRET_TOKEN}}\""));
+  for (const ConfigProblem& problem : checked.problems) {
+    CHECK(problem.message.find("s3cr3t") == std::string::npos);
+  }
 }
 
 TEST_CASE("every problem is reported, root and bindings together, in source order") {

@@ -19,7 +19,9 @@ namespace zb::runtime {
 
 // One thing wrong with a config: where (RFC 6901 JSON pointer, plus the 1-based line and column
 // in the YAML text when known, 0 otherwise) and which rule it broke, in plain words. The message
-// never quotes the offending value, so a substituted secret cannot leak through it.
+// never quotes the offending value; the few that quote a name (an undeclared binding name, a
+// type without a plugin) show each substituted part of it as its ${{env.NAME}} placeholder, so
+// a substituted secret cannot leak through a message.
 struct ConfigProblem {
   std::string pointer;
   std::string message;
