@@ -6,10 +6,23 @@ OffsetTracker::Handle OffsetTracker::add(int32_t partition, int64_t offset) {
   if (partition < 0) {
     return Handle{};
   }
-  if (static_cast<size_t>(partition) >= partitions_.size()) {
-    partitions_.resize(static_cast<size_t>(partition) + 1);
+  const Partition* known = slotOf(partition);
+  uint32_t slot;
+  if (known != nullptr) {
+    slot = static_cast<uint32_t>(known - slots_.data());
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back().id = partition;
+    if (partition < kDirectIds) {
+      if (static_cast<size_t>(partition) >= direct_.size()) {
+        direct_.resize(static_cast<size_t>(partition) + 1, 0);
+      }
+      direct_[static_cast<size_t>(partition)] = slot + 1;
+    } else {
+      far_.emplace(partition, slot);
+    }
   }
-  Partition& p = partitions_[static_cast<size_t>(partition)];
+  Partition& p = slots_[slot];
   if (p.ring.empty()) {
     p.ring.resize(64);
   }
@@ -22,15 +35,27 @@ OffsetTracker::Handle OffsetTracker::add(int32_t partition, int64_t offset) {
   }
   const uint64_t seq = p.tail++;
   p.at(seq) = Entry{offset, 0};
-  return Handle{epoch_, partition, seq};
+  return Handle{epoch_, partition, slot, seq};
+}
+
+const OffsetTracker::Partition* OffsetTracker::slotOf(int32_t id) const {
+  if (id < 0) {
+    return nullptr;
+  }
+  if (id < kDirectIds) {
+    const size_t index = static_cast<size_t>(id);
+    return index < direct_.size() && direct_[index] != 0 ? &slots_[direct_[index] - 1] : nullptr;
+  }
+  const auto found = far_.find(id);
+  return found == far_.end() ? nullptr : &slots_[found->second];
 }
 
 OffsetTracker::Partition* OffsetTracker::find(const Handle& handle) {
-  if (!handle.valid() || handle.epoch != epoch_ ||
-      static_cast<size_t>(handle.partition) >= partitions_.size()) {
+  if (!handle.valid() || handle.epoch != epoch_ || handle.slot >= slots_.size() ||
+      slots_[handle.slot].id != handle.partition) {
     return nullptr;
   }
-  Partition& p = partitions_[static_cast<size_t>(handle.partition)];
+  Partition& p = slots_[handle.slot];
   if (handle.seq < p.head || handle.seq >= p.tail) {
     return nullptr;
   }
@@ -56,7 +81,7 @@ std::optional<OffsetTracker::Progress> OffsetTracker::mark(const Handle& handle,
 }
 
 void OffsetTracker::clear() {
-  for (Partition& p : partitions_) {
+  for (Partition& p : slots_) {
     p.head = p.tail = 0;
     p.committed = -1;
   }
@@ -64,18 +89,13 @@ void OffsetTracker::clear() {
 }
 
 size_t OffsetTracker::pending(int32_t partition) const {
-  if (partition < 0 || static_cast<size_t>(partition) >= partitions_.size()) {
-    return 0;
-  }
-  const Partition& p = partitions_[static_cast<size_t>(partition)];
-  return static_cast<size_t>(p.tail - p.head);
+  const Partition* p = slotOf(partition);
+  return p == nullptr ? 0 : static_cast<size_t>(p->tail - p->head);
 }
 
 int64_t OffsetTracker::committed(int32_t partition) const {
-  if (partition < 0 || static_cast<size_t>(partition) >= partitions_.size()) {
-    return -1;
-  }
-  return partitions_[static_cast<size_t>(partition)].committed;
+  const Partition* p = slotOf(partition);
+  return p == nullptr ? -1 : p->committed;
 }
 
 }  // namespace zb::kafka_grpc

@@ -6,10 +6,13 @@
 // for a request, its call's final status record is acknowledged by the reply topic).
 //
 // Records are tracked in delivery order per partition in a ring that grows by doubling and never
-// shrinks, so steady traffic does not allocate.
+// shrinks, so steady traffic does not allocate. Partitions get slots in the order they are first
+// seen; ids below kDirectIds find their slot by index, larger ones (any int32 is a valid id on the
+// wire) through a map, so a huge id costs one slot, not a table as large as the id.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -21,6 +24,7 @@ class OffsetTracker {
   struct Handle {
     uint32_t epoch = 0;
     int32_t partition = -1;
+    uint32_t slot = 0;
     uint64_t seq = 0;  // delivery position within the partition
     bool valid() const { return partition >= 0; }
   };
@@ -59,7 +63,10 @@ class OffsetTracker {
     uint8_t state;
   };
 
+  static constexpr int32_t kDirectIds = 1024;
+
   struct Partition {
+    int32_t id = -1;
     std::vector<Entry> ring;  // capacity a power of two
     uint64_t head = 0;        // seq of the oldest tracked record
     uint64_t tail = 0;        // seq the next record gets
@@ -69,8 +76,12 @@ class OffsetTracker {
 
   std::optional<Progress> mark(const Handle& handle, uint8_t bit);
   Partition* find(const Handle& handle);
+  // The slot of partition `id`, or nullptr when it has none.
+  const Partition* slotOf(int32_t id) const;
 
-  std::vector<Partition> partitions_;
+  std::vector<Partition> slots_;
+  std::vector<uint32_t> direct_;     // id -> slot + 1 (0: none), for ids below kDirectIds
+  std::map<int32_t, uint32_t> far_;  // id -> slot, for the others
   uint32_t epoch_ = 1;
 };
 

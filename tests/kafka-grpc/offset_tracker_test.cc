@@ -79,5 +79,32 @@ TEST_CASE("a negative partition is not tracked") {
   CHECK_FALSE(tracker.received(h));
 }
 
+TEST_CASE("any int32 partition id is tracked on its own, a huge one costing one slot") {
+  // A fuzz finding: partition 2147483647 once made the tracker size a table by the id.
+  OffsetTracker tracker;
+  const int32_t ids[] = {2147483647, 0, 1023, 1024, 70000, 5};
+  std::vector<OffsetTracker::Handle> handles;
+  for (int32_t id : ids) {
+    handles.push_back(tracker.add(id, 100 + id % 7));
+    REQUIRE(handles.back().valid());
+  }
+  for (size_t i = 0; i < handles.size(); ++i) {
+    CHECK(tracker.pending(ids[i]) == 1);
+    tracker.received(handles[i]);
+    const auto progress = tracker.settled(handles[i]);
+    REQUIRE(progress);
+    CHECK(progress->partition == ids[i]);
+    CHECK(progress->offset == 101 + ids[i] % 7);
+    CHECK(tracker.committed(ids[i]) == 101 + ids[i] % 7);
+    CHECK(tracker.pending(ids[i]) == 0);
+  }
+  CHECK(tracker.pending(6) == 0);
+  CHECK(tracker.committed(2147483646) == -1);
+  // A handle naming another partition's slot is refused.
+  OffsetTracker::Handle forged = handles[0];
+  forged.partition = 5;
+  CHECK_FALSE(tracker.received(forged));
+}
+
 }  // namespace
 }  // namespace zb::kafka_grpc
