@@ -15,36 +15,19 @@
 //   - with ZB_FUZZ_STRICT=1 in the environment: a kafka-grpc entry the host's validation
 //     accepted is accepted by the binding's parser too (schema and parser agree).
 //
-// Known issues, guarded (each has a reproducer in tests/fuzz/known/config_fuzz):
-//   - yaml-cpp 0.7's LoadAll never returns, allocating all the while, on texts
-//     such as ",\n :" (jbeder/yaml-cpp#1040; fixed upstream by #1319, not in Debian's 0.7.0),
-//     and loadYaml calls it: inputs that would make it loop are skipped;
-//   - valijson's u8_strlen (minLength / maxLength) reads past a 6-entry table on a string with
-//     more than 6 bytes in one "UTF-8 sequence" (invalid UTF-8; tristanpenman/valijson#197, not
-//     merged), and yaml-cpp passes invalid UTF-8 through: documents with such a string are not
-//     validated;
-//   - validateZillaConfig's name check quotes the value ("exit \"<name>\" is not a declared
-//     binding"), and so does the problem for a type without a plugin ("no plugin for type
-//     \"<type>\"", as the host's lookup words it; this harness's lookup does the same), a
-//     substituted secret included: the leak check passes over those messages.
-// The guards let the fuzzer look for other problems until these are fixed; ZB_FUZZ_NO_GUARDS=1
-// turns them off (docs/fuzzing.md).
+// Fixed findings, kept as regression seeds in tests/fuzz/corpus/config_fuzz (docs/fuzzing.md):
+// yaml-cpp 0.7's LoadAll looping on ",\n :", invalid UTF-8 reaching valijson's u8_strlen, and
+// substituted secrets quoted in name and plugin-lookup problems.
 #include "config.h"  // binding/kafka-grpc
 
 #include <zb/runtime/config.h>
 #include <zb/runtime/zilla_config.h>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/parser.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -141,11 +124,6 @@ bool strict() {
   return on;
 }
 
-bool guarded() {
-  static const bool on = !envFlag("ZB_FUZZ_NO_GUARDS");
-  return on;
-}
-
 // Whether any property name of `value`, at any depth, holds the secret.
 bool secretInKeys(const Json::Value& value) {
   if (value.isObject()) {
@@ -164,39 +142,6 @@ bool secretInKeys(const Json::Value& value) {
   return false;
 }
 
-// Would valijson's u8_nextchar index past its table? It reads a lead byte and every continuation
-// byte (10xxxxxx) after it, and indexes a 6-entry table with their count.
-bool overlongSequence(std::string_view text) {
-  size_t run = 0;
-  for (const char c : text) {
-    run = (static_cast<unsigned char>(c) & 0xC0) == 0x80 ? run + 1 : 1;
-    if (run > 6) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool hasOverlongSequence(const Json::Value& value) {
-  if (value.isString()) {
-    return overlongSequence(value.asString());
-  }
-  if (value.isObject()) {
-    for (const std::string& key : value.getMemberNames()) {
-      if (overlongSequence(key) || hasOverlongSequence(value[key])) {
-        return true;
-      }
-    }
-  } else if (value.isArray()) {
-    for (const Json::Value& item : value) {
-      if (hasOverlongSequence(item)) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
 // `secret_allowed`: the secret is in the text itself, or in a property name.
 void checkProblems(const std::vector<ConfigProblem>& problems, bool secret_allowed) {
   for (const ConfigProblem& problem : problems) {
@@ -205,71 +150,13 @@ void checkProblems(const std::vector<ConfigProblem>& problems, bool secret_allow
     }
     // A YAML tag is a name too: "the YAML tag \"!x\" is not supported here" may quote it.
     const bool name = problem.message.rfind("the YAML tag ", 0) == 0;
-    const bool known_leak =
-        guarded() && (problem.message.find("is not a declared binding") != std::string::npos ||
-                      problem.message.rfind("no plugin for type \"", 0) == 0);
-    if (!secret_allowed && !name && !known_leak &&
-        problem.message.find(kSecret) != std::string::npos) {
+    if (!secret_allowed && !name && problem.message.find(kSecret) != std::string::npos) {
       fail("a substituted secret leaked into a problem message", problem.message);
     }
     const std::string line = zb::runtime::formatProblem("zilla.yaml", problem);
     if (line.empty()) {
       fail("formatProblem gave nothing for", problem.pointer);
     }
-  }
-}
-
-// The text YAML::LoadAll sees: placeholders replaced as loadYaml replaces them.
-std::string substituted(std::string_view text) {
-  static const std::regex placeholder(R"(\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\})");
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
-    text.remove_prefix(3);
-  }
-  const std::string source(text);
-  std::string out;
-  size_t copied = 0;
-  for (auto it = std::sregex_iterator(source.begin(), source.end(), placeholder);
-       it != std::sregex_iterator(); ++it) {
-    const size_t begin = static_cast<size_t>(it->position(0));
-    out.append(source, copied, begin - copied);
-    copied = begin + static_cast<size_t>(it->length(0));
-    const std::optional<std::string> value = fuzzEnv((*it)[1].str());
-    out += value ? *value : it->str();
-  }
-  out.append(source, copied, std::string::npos);
-  return out;
-}
-
-// Would YAML::LoadAll loop forever on `text`? It does when the parser keeps reporting another
-// document without consuming anything; a parser that reports 64 is taken to be looping.
-bool yamlCppWouldLoop(std::string_view text) {
-  class Ignore final : public YAML::EventHandler {
-   public:
-    void OnDocumentStart(const YAML::Mark&) override {}
-    void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                         YAML::EmitterStyle::value) override {}
-    void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                    YAML::EmitterStyle::value) override {}
-    void OnMapEnd() override {}
-  };
-  std::istringstream stream(substituted(text));
-  try {
-    YAML::Parser parser(stream);
-    Ignore ignore;
-    for (int documents = 0; documents < 64; ++documents) {
-      if (!parser.HandleNextDocument(ignore)) {
-        return false;
-      }
-    }
-    return true;
-  } catch (const YAML::Exception&) {
-    return false;
   }
 }
 
@@ -284,10 +171,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const bool secret_in_text = text.find(kSecret) != std::string_view::npos;
   const Schemas& all = schemas();
-  if (guarded() && yamlCppWouldLoop(text)) {
-    return 0;  // the known yaml-cpp loop (see the top of this file)
-  }
-
   zb::runtime::ConfigDocument document;
   std::vector<ConfigProblem> problems;
   const bool loaded = zb::runtime::loadYaml(text, fuzzEnv, document, problems);
@@ -299,10 +182,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fail("loadYaml refused the text without a problem", "");
     }
     return 0;
-  }
-
-  if (guarded() && hasOverlongSequence(document.root)) {
-    return 0;  // the known valijson overflow (see the top of this file)
   }
 
   // The whole document as one kafka-grpc binding entry.
