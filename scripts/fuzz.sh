@@ -7,6 +7,8 @@
 #   scripts/fuzz.sh            30 s per harness
 #   scripts/fuzz.sh 600        ten minutes each
 #   FUZZ_HARNESSES="frames_fuzz" scripts/fuzz.sh 3600
+#   scripts/fuzz.sh replay     only replays the committed seeds (regressions included) once:
+#                              deterministic, what CI runs
 #
 # The known issues in tests/fuzz/known/<harness>/ (bugs outside the harnesses, guarded inside them
 # so that fuzzing can go on) are replayed without their guards at the end: each one is reported
@@ -14,8 +16,11 @@
 set -euo pipefail
 
 seconds=${1:-30}
-if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
-  echo "usage: $0 [seconds-per-harness]" >&2
+replay=0
+if [ "$seconds" = replay ]; then
+  replay=1
+elif ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
+  echo "usage: $0 [seconds-per-harness | replay]" >&2
   exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,8 +65,16 @@ for harness in "${harnesses[@]}"; do
     options+=(-dict="$root/tests/fuzz/$harness.dict")
   fi
   log=$build/$harness.log
-  echo "fuzz.sh: $harness for ${seconds}s"
-  if "$build/$harness" "${options[@]}" "$corpus" "$root/tests/fuzz/corpus/$harness" >"$log" 2>&1; then
+  inputs=("$corpus" "$root/tests/fuzz/corpus/$harness")
+  if [ $replay = 1 ]; then
+    options=(-runs=0 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+             -artifact_prefix="$artifacts/")
+    inputs=("$root/tests/fuzz/corpus/$harness")
+    echo "fuzz.sh: $harness, replaying $(ls "${inputs[0]}" | wc -l) seeds"
+  else
+    echo "fuzz.sh: $harness for ${seconds}s"
+  fi
+  if "$build/$harness" "${options[@]}" "${inputs[@]}" >"$log" 2>&1; then
     runs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
     summary+=("$harness: ok, ${runs:-?} inputs")
   else
