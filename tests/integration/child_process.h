@@ -64,6 +64,29 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   bool running() const { return pid_ > 0 && !exited_; }
+  pid_t pid() const { return pid_; }
+
+  // Whether the process is still there, asked of the kernel (a crash shows here before any
+  // wait); reaps it and keeps its status if it has exited.
+  bool alive() {
+    if (pid_ <= 0 || exited_) {
+      return false;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) {
+      return true;
+    }
+    exited_ = true;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+
+  // Reads what the process has written so far without waiting: a test that waits on something
+  // else for long calls it, so a chatty child never blocks on a full pipe.
+  void drain() {
+    while (readSome(0)) {
+    }
+  }
 
   // Reads output until `pattern` matches a line or `timeout` passes; returns the first capture
   // group (or the whole match) of the matching line.
@@ -114,6 +137,17 @@ class ChildProcess {
   }
 
   const std::string& output() const { return output_; }
+
+  // What a sanitizer reported in the output ("" if nothing). Under ZB_SANITIZE a leak report
+  // does not change the exit code (see CMakeLists.txt), so a test shows it with this.
+  std::string sanitizerReport() const {
+    const size_t at = output_.find("Sanitizer");
+    if (at == std::string::npos) {
+      return "";
+    }
+    const size_t line = output_.rfind('\n', at);
+    return output_.substr(line == std::string::npos ? 0 : line + 1);
+  }
 
  private:
   // Returns false on end of file or timeout.
