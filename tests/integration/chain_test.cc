@@ -2,6 +2,8 @@
 // ZB_KAFKA_BOOTSTRAP), the example gRPC echo service, and zilla-host running kafka -> kafka-grpc
 // -> grpc from a zilla.yaml. Requests are written by kcat in Zilla's record format; replies are
 // read back by kcat.
+#include "chain_config.h"
+#include "chain_processes.h"
 #include "child_process.h"
 
 #include <json/json.h>
@@ -13,23 +15,18 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 namespace {
 
 using namespace std::chrono_literals;
-using zb::test::ChildProcess;
+using zb::test::EchoServer;
 using zb::test::runCommand;
+using zb::test::ZillaHost;
 
 const std::string kBuild = ZB_BINARY_DIR;
 const std::string kService = "grpc.examples.echo.Echo";
-
-std::string uniqueSuffix() {
-  std::random_device device;
-  return std::to_string(device() % 1000000000u);
-}
 
 // A reply record as kcat -J shows it.
 struct Reply {
@@ -187,7 +184,7 @@ class Chain {
       return;
     }
     bootstrap_ = bootstrap;
-    const std::string suffix = uniqueSuffix();
+    const std::string suffix = zb::test::uniqueSuffix();
     requests_ = "chain-requests-" + suffix;
     responses_ = "chain-responses-" + suffix;
     dir_ = kBuild + "/tests/integration/chain-" + suffix;
@@ -198,47 +195,21 @@ class Chain {
                   "printf 'warmup\\n' | kcat -P -b " + bootstrap_ + " -t " + topic + " -p 0"});
     }
 
-    echo_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBuild + "/examples/echo/echo-server", "--port", "0"});
-    const auto echo_address = echo_->awaitLine("(127\\.0\\.0\\.1:[0-9]+)", 30s);
+    echo_ = std::make_unique<EchoServer>();
+    const auto echo_address = echo_->awaitAddress();
     if (!echo_address) {
       return;
     }
-    const std::string config = dir_ + "/zilla.yaml";
-    std::ofstream(config) << "name: chain\n"
-                             "bindings:\n"
-                             "  kafka_client0:\n"
-                             "    type: kafka\n"
-                             "    kind: client\n"
-                             "    options:\n"
-                             "      servers: [\"${{env.KAFKA_BOOTSTRAP_SERVER}}\"]\n"
-                             "  kafka_grpc0:\n"
-                             "    type: kafka-grpc\n"
-                             "    kind: remote_server\n"
-                             "    entry: kafka_client0\n"
-                             "    options:\n"
-                             "      acks: leader_only\n"
-                             "    routes:\n"
-                             "      - exit: grpc_client0\n"
-                             "        when:\n"
-                             "          - topic: "
-                          << requests_
-                          << "\n"
-                             "            reply-to: "
-                          << responses_
-                          << "\n"
-                             "        with:\n"
-                             "          scheme: http\n"
-                             "          authority: "
-                          << *echo_address
-                          << "\n"
-                             "  grpc_client0:\n"
-                             "    type: grpc\n"
-                             "    kind: client\n";
-    host_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBuild + "/runtime/host/zilla-host", "start", "-c", config,
-                                 "--log-format", "text"},
-        std::vector<std::string>{"KAFKA_BOOTSTRAP_SERVER=" + bootstrap_});
+    // The broker's address comes from the environment, as in a deployment's zilla.yaml.
+    const std::string config =
+        zb::test::writeChainConfig(dir_, {.name = "chain",
+                                          .bootstrap = "${{env.KAFKA_BOOTSTRAP_SERVER}}",
+                                          .requests = requests_,
+                                          .responses = responses_,
+                                          .authority = *echo_address,
+                                          .acks = "leader_only"});
+    host_ = std::make_unique<ZillaHost>(
+        config, std::vector<std::string>{"KAFKA_BOOTSTRAP_SERVER=" + bootstrap_});
     group_ = "zilla:chain-kafka_grpc0";
     ready_ = host_->running();
   }
@@ -254,8 +225,8 @@ class Chain {
   std::string responses_;
   std::string group_;
   std::string dir_;
-  std::unique_ptr<ChildProcess> echo_;
-  std::unique_ptr<ChildProcess> host_;
+  std::unique_ptr<EchoServer> echo_;
+  std::unique_ptr<ZillaHost> host_;
   bool ready_ = false;
 };
 

@@ -2,12 +2,15 @@
 // answers (status tombstones) on the reply topic: the load and the verdict of the fault tests.
 #pragma once
 
+#include "child_process.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -15,6 +18,13 @@
 #include <vector>
 
 namespace zb::test {
+
+// The shared broker's address, which the kafka_broker fixture passes to the tests that require it.
+inline std::string fixtureBootstrap() {
+  const char* bootstrap = std::getenv("ZB_KAFKA_BOOTSTRAP");
+  REQUIRE_MESSAGE(bootstrap != nullptr, "needs ZB_KAFKA_BOOTSTRAP (the kafka_broker fixture)");
+  return bootstrap;
+}
 
 inline rd_kafka_t* newKafkaClient(rd_kafka_type_t type, const std::string& bootstrap,
                                   const std::string& group = "") {
@@ -127,6 +137,18 @@ class ReplyCounter {
       rd_kafka_message_destroy(message);
     }
     return done();
+  }
+
+  // The same, reading `child`'s output meanwhile: through a long wait a chatty zilla-host would
+  // otherwise block on a full pipe.
+  template <typename Done>
+  bool readUntil(Done done, std::chrono::milliseconds timeout, ChildProcess& child) {
+    return readUntil(
+        [&] {
+          child.drain();
+          return done();
+        },
+        timeout);
   }
 
   // Distinct correlation ids answered.

@@ -6,8 +6,10 @@
 //   service listens every request is answered with status 0.
 // - Service still absent after the budget: every request is answered with status 14, after
 //   exactly max-attempts attempts.
-#include "child_process.h"
+#include "chain_config.h"
+#include "chain_processes.h"
 #include "kafka_requests.h"
+#include "support/free_port.h"
 
 #include <doctest/doctest.h>
 
@@ -18,11 +20,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,23 +29,13 @@
 namespace {
 
 using namespace std::chrono_literals;
-using zb::test::ChildProcess;
+using zb::test::ChainRetry;
+using zb::test::freePort;
 using zb::test::ReplyCounter;
 using zb::test::RequestBatch;
+using zb::test::ZillaHost;
 
 const std::string kBuild = ZB_BINARY_DIR;
-
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // The body of GET /metrics from zilla-host's Prometheus endpoint on loopback ("" on failure).
 std::string scrapeMetrics(int port) {
@@ -109,117 +98,63 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The retry options of the route under test.
-struct RetryPolicy {
-  int max_attempts;
-  int initial_backoff_ms;
-  int max_backoff_ms;
-  double jitter = 0.2;  // kafka-grpc's default, not written to the config
+// kafka-grpc's default retry jitter (not written to the config).
+constexpr double kJitter = 0.2;
 
-  // The most attempts one call can make within `seconds`: each delay is at least
-  // (1 - jitter) times min(initial x 2^k, max) (the default multiplier is 2).
-  int mostAttemptsWithin(double seconds) const {
-    int attempts = 1;
-    double delay_ms = initial_backoff_ms;
-    double elapsed_ms = 0;
-    while (attempts < max_attempts) {
-      elapsed_ms += (1 - jitter) * std::min<double>(delay_ms, max_backoff_ms);
-      if (elapsed_ms > seconds * 1000) {
-        break;
-      }
-      ++attempts;
-      delay_ms *= 2;
+// The most attempts one call can make within `seconds` under `retry`: each delay is at least
+// (1 - jitter) times min(initial x 2^k, max) (the default multiplier is 2).
+int mostAttemptsWithin(const ChainRetry& retry, double seconds) {
+  int attempts = 1;
+  double delay_ms = retry.initial_backoff_ms;
+  double elapsed_ms = 0;
+  while (attempts < retry.max_attempts) {
+    elapsed_ms += (1 - kJitter) * std::min<double>(delay_ms, retry.max_backoff_ms);
+    if (elapsed_ms > seconds * 1000) {
+      break;
     }
-    return attempts;
+    ++attempts;
+    delay_ms *= 2;
   }
-};
+  return attempts;
+}
 
 // zilla-host running kafka -> kafka-grpc -> grpc on the fixture's broker, its route going to
 // `authority` with `retry`, and a Prometheus endpoint on a free port.
 class Chain {
  public:
-  Chain(const std::string& name, const std::string& authority, const RetryPolicy& retry)
-      : bootstrap_(bootstrapFromFixture()),
+  Chain(const std::string& name, const std::string& authority, const ChainRetry& retry)
+      : bootstrap_(zb::test::fixtureBootstrap()),
         requests_(name + "-requests-" + suffix_),
         responses_(name + "-responses-" + suffix_),
         dir_(kBuild + "/tests/integration/" + name + "-" + suffix_) {
-    std::filesystem::create_directories(dir_);
-    const std::string config = dir_ + "/zilla.yaml";
-    std::ofstream(config) << "name: " << name
-                          << "\n"
-                             "bindings:\n"
-                             "  kafka_client0:\n"
-                             "    type: kafka\n"
-                             "    kind: client\n"
-                             "    options:\n"
-                             "      servers: [\""
-                          << bootstrap_
-                          << "\"]\n"
-                             "  kafka_grpc0:\n"
-                             "    type: kafka-grpc\n"
-                             "    kind: remote_server\n"
-                             "    entry: kafka_client0\n"
-                             "    options:\n"
-                             "      acks: in_sync_replicas\n"
-                             "      retry:\n"
-                             "        max-attempts: "
-                          << retry.max_attempts
-                          << "\n        initial-backoff: " << retry.initial_backoff_ms
-                          << "ms\n        max-backoff: " << retry.max_backoff_ms
-                          << "ms\n"
-                             "    routes:\n"
-                             "      - exit: grpc_client0\n"
-                             "        when:\n"
-                             "          - topic: "
-                          << requests_ << "\n            reply-to: " << responses_
-                          << "\n"
-                             "        with:\n"
-                             "          scheme: http\n"
-                             "          authority: "
-                          << authority
-                          << "\n"
-                             "  grpc_client0:\n"
-                             "    type: grpc\n"
-                             "    kind: client\n"
-                             "telemetry:\n"
-                             "  exporters:\n"
-                             "    prometheus0:\n"
-                             "      type: prometheus\n"
-                             "      options:\n"
-                             "        endpoints:\n"
-                             "          - {scheme: http, path: /metrics, port: 0}\n";
-    host_.emplace(std::vector<std::string>{kBuild + "/runtime/host/zilla-host", "start", "-c",
-                                           config, "--log-format", "text"});
+    const std::string config = zb::test::writeChainConfig(dir_, {.name = name,
+                                                                 .bootstrap = bootstrap_,
+                                                                 .requests = requests_,
+                                                                 .responses = responses_,
+                                                                 .authority = authority,
+                                                                 .retry = retry,
+                                                                 .prometheus = true});
+    host_.emplace(config);
     const auto port = host_->awaitLine("serving http://0\\.0\\.0\\.0:([0-9]+)/metrics", 60s);
     REQUIRE_MESSAGE(port, host_->output());
     metrics_port_ = std::stoi(*port);
-    // Signals are only watched once it has started: wait for that before the SIGTERM at the end.
-    REQUIRE_MESSAGE(host_->awaitLine("started [0-9]+ bindings", 60s), host_->output());
+    // Before the SIGTERM at the end (see awaitStarted).
+    REQUIRE_MESSAGE(host_->awaitStarted(), host_->output());
   }
 
   const std::string& bootstrap() const { return bootstrap_; }
   const std::string& requests() const { return requests_; }
   const std::string& responses() const { return responses_; }
-  ChildProcess& host() { return *host_; }
+  ZillaHost& host() { return *host_; }
   std::string metrics() const { return scrapeMetrics(metrics_port_); }
 
  private:
-  static std::string bootstrapFromFixture() {
-    const char* bootstrap = std::getenv("ZB_KAFKA_BOOTSTRAP");
-    REQUIRE_MESSAGE(bootstrap != nullptr, "needs ZB_KAFKA_BOOTSTRAP (the kafka_broker fixture)");
-    return bootstrap;
-  }
-  static std::string uniqueSuffix() {
-    std::random_device device;
-    return std::to_string(device() % 1000000000u);
-  }
-
-  std::string suffix_ = uniqueSuffix();
+  std::string suffix_ = zb::test::uniqueSuffix();
   std::string bootstrap_;
   std::string requests_;
   std::string responses_;
   std::string dir_;
-  std::optional<ChildProcess> host_;
+  std::optional<ZillaHost> host_;
   int metrics_port_ = 0;
 };
 
@@ -230,7 +165,7 @@ TEST_CASE("gRPC service down, then back: retried with backoff, answered, CPU low
   const std::string authority = "127.0.0.1:" + std::to_string(port);
   // 30 attempts last at least about 22 s at these delays (even with the most jitter): the
   // 10 s outage plus the start-up and the service's return fit well within the budget.
-  const RetryPolicy retry{.max_attempts = 30, .initial_backoff_ms = 200, .max_backoff_ms = 1000};
+  const ChainRetry retry{.max_attempts = 30, .initial_backoff_ms = 200, .max_backoff_ms = 1000};
   constexpr auto kOutage = 10s;
   constexpr int kRequests = 32;  // fewer than max-in-flight (64): all wait at once
   Chain chain("service-outage", authority, retry);
@@ -253,12 +188,8 @@ TEST_CASE("gRPC service down, then back: retried with backoff, answered, CPU low
   // host must idle between attempts.
   const auto outage_start = std::chrono::steady_clock::now();
   const double cpu_start = cpuSeconds(chain.host().pid());
-  const bool answered_during_outage = replies.readUntil(
-      [&] {
-        chain.host().drain();
-        return replies.answered() > 0;
-      },
-      kOutage);
+  const bool answered_during_outage =
+      replies.readUntil([&] { return replies.answered() > 0; }, kOutage, chain.host());
   const double cpu_share =
       (cpuSeconds(chain.host().pid()) - cpu_start) / secondsSince(outage_start);
   const double retries_in_outage = metricValue(chain.metrics(), "kafka_grpc_retries_total");
@@ -267,26 +198,22 @@ TEST_CASE("gRPC service down, then back: retried with backoff, answered, CPU low
   CHECK(cpu_share < 0.2);
   // Backoff, not a busy retry: no more attempts than the schedule allows since the host
   // started, and still retrying (not given up) through the outage.
-  CHECK(retries_in_outage <= kRequests * (retry.mostAttemptsWithin(since_start) - 1));
+  CHECK(retries_in_outage <= kRequests * (mostAttemptsWithin(retry, since_start) - 1));
   CHECK(retries_in_outage >= kRequests * 5);
 
-  ChildProcess echo({kBuild + "/examples/echo/echo-server", "--port", std::to_string(port)});
+  zb::test::EchoServer echo(port);
   REQUIRE_MESSAGE(echo.awaitLine("listening on", 30s), echo.output());
   const auto service_back = std::chrono::steady_clock::now();
   const double outage_seconds = std::chrono::duration<double>(service_back - host_started).count();
-  const bool all = replies.readUntil(
-      [&] {
-        chain.host().drain();
-        return replies.answered() == kRequests;
-      },
-      30s);
+  const bool all =
+      replies.readUntil([&] { return replies.answered() == kRequests; }, 30s, chain.host());
   const double answered_after = secondsSince(service_back);
   const std::string metrics = chain.metrics();
   MESSAGE("requests: " << kRequests << "; service absent for " << outage_seconds
                        << " s from the host's start (" << kOutage.count()
                        << " s of it measured); retries during the outage: " << retries_in_outage
                        << " (" << retries_in_outage / kRequests << " per request, at most "
-                       << retry.mostAttemptsWithin(since_start) - 1
+                       << mostAttemptsWithin(retry, since_start) - 1
                        << " allowed by the schedule); zilla-host CPU while waiting: "
                        << cpu_share * 100 << " % of one core; all answered " << answered_after
                        << " s after the service listened; retries in all: "
@@ -296,28 +223,20 @@ TEST_CASE("gRPC service down, then back: retried with backoff, answered, CPU low
   CHECK(replies.answeredOnlyWith("0") == kRequests);
   CHECK(replies.answeredMoreThanOnce() == 0);
   CHECK(metricValue(metrics, "kafka_grpc_calls_total", "status=\"0\"") == kRequests);
-  CHECK(chain.host().stop(SIGTERM) == 0);
-  const std::string report = chain.host().sanitizerReport();
-  if (!report.empty()) {
-    MESSAGE("zilla-host's sanitizer report:\n" << report);
-  }
+  zb::test::checkStopsCleanly(chain.host());
 }
 
 TEST_CASE("gRPC service absent past the attempt budget: every request answered with status 14") {
   const std::string authority = "127.0.0.1:" + std::to_string(freePort());  // nothing listens
-  const RetryPolicy retry{.max_attempts = 2, .initial_backoff_ms = 50, .max_backoff_ms = 100};
+  const ChainRetry retry{.max_attempts = 2, .initial_backoff_ms = 50, .max_backoff_ms = 100};
   constexpr int kRequests = 20;
   Chain chain("service-absent", authority, retry);
   ReplyCounter replies(chain.bootstrap(), chain.responses());
   const auto sent = std::chrono::steady_clock::now();
   zb::test::produceRequests(chain.bootstrap(), chain.requests(), chain.responses(),
                             RequestBatch{.count = kRequests});
-  const bool all = replies.readUntil(
-      [&] {
-        chain.host().drain();
-        return replies.answered() == kRequests;
-      },
-      60s);
+  const bool all =
+      replies.readUntil([&] { return replies.answered() == kRequests; }, 60s, chain.host());
   const double took = secondsSince(sent);
   const std::string metrics = chain.metrics();
   MESSAGE("requests: " << kRequests << "; all answered with status 14 within " << took
@@ -330,9 +249,5 @@ TEST_CASE("gRPC service absent past the attempt budget: every request answered w
   // Exactly the budget: one retry per request, then the answer.
   CHECK(metricValue(metrics, "kafka_grpc_retries_total") == kRequests);
   CHECK(metricValue(metrics, "kafka_grpc_calls_total", "status=\"14\"") == kRequests);
-  CHECK(chain.host().stop(SIGTERM) == 0);
-  const std::string report = chain.host().sanitizerReport();
-  if (!report.empty()) {
-    MESSAGE("zilla-host's sanitizer report:\n" << report);
-  }
+  zb::test::checkStopsCleanly(chain.host());
 }

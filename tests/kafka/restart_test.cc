@@ -2,57 +2,21 @@
 // port) is stopped and started again while a fetch and a produce stream are open.
 #include "harness.h"
 #include "kafka_tools.h"
+#include "support/own_broker.h"
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
+#include <string>
 
 namespace zb::kafka_test {
 namespace {
 
 namespace kx = ::zb::kafka;
 
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-// A broker of this test's own, stopped when the test ends whatever happens.
-class OwnBroker {
- public:
-  OwnBroker() : port_(freePort()) {}
-  ~OwnBroker() {
-    run("stop " + dir_);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
-  void start() { REQUIRE(run("start " + dir_ + " " + std::to_string(port_)) == 0); }
-  void stop() { REQUIRE(run("stop " + dir_) == 0); }
-
- private:
-  static int run(const std::string& args) {
-    return std::system((ZB_SOURCE_DIR "/scripts/kafka/broker.sh " + args + " >&2").c_str());
-  }
-  int port_;
-  std::string dir_ = ZB_BINARY_DIR "/kafka-restart-broker-" + std::to_string(::getpid());
-};
-
 TEST_CASE("broker restart: fetch and produce resume by themselves, nothing lost") {
-  OwnBroker broker;
+  zb::test::OwnBroker broker(ZB_BINARY_DIR "/kafka-restart-broker-" + std::to_string(::getpid()));
   broker.start();
   const std::string topic = uniqueName("restart");
   const std::string replies = uniqueName("restart-replies");
