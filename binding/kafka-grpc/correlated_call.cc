@@ -24,15 +24,16 @@ const uint8_t kEmpty[1] = {0};
 struct Status {
   int32_t status;
   std::string_view message;
+  bool carried;  // the frame had a valid grpc extension
 };
 
 Status statusOf(const zb_frame_t& frame, uint32_t grpc_type, int32_t fallback) {
   const zb::grpc::GrpcExtension* ext = sdk::readGrpc(frame, grpc_type);
   const zb::grpc::StatusEx* status = ext != nullptr ? ext->ex_as_StatusEx() : nullptr;
   if (status == nullptr) {
-    return Status{fallback, {}};
+    return Status{fallback, {}, ext != nullptr};
   }
-  return Status{status->status(), sdk::textOf(status->message())};
+  return Status{status->status(), sdk::textOf(status->message()), true};
 }
 
 }  // namespace
@@ -115,29 +116,16 @@ void CorrelatedCall::open() {
   StreamPort* port =
       server_.ports().create(server_.host(), server_.bindingId(), route_->exit_id, this);
   grpc_ = port;
-  sdk::Extension ext;
-  auto lease = server_.writer();
-  {
-    flatbuffers::FlatBufferBuilder& fbb = lease->start();
-    metadata_offsets_.clear();
-    for (size_t i = 0; i < request_metadata_.size(); ++i) {
-      const MetadataView entry = request_metadata_[i];
-      metadata_offsets_.push_back(zb::grpc::CreateMetadata(
-          fbb, entry.type, sdk::bytesIn(fbb, entry.name), sdk::bytesIn(fbb, entry.value)));
-    }
-    int32_t deadline_ms = 0;
-    if (deadline_ns_ != 0) {
-      const int64_t left = (deadline_ns_ - server_.now()) / 1'000'000;
-      deadline_ms = static_cast<int32_t>(std::clamp<int64_t>(left, 1, INT32_MAX));
-    }
-    const auto begin = zb::grpc::CreateBeginEx(
-        fbb, fbb.CreateString(route_->scheme), fbb.CreateString(route_->authority),
-        fbb.CreateString(service_), fbb.CreateString(method_), fbb.CreateVector(metadata_offsets_),
-        deadline_ms);
-    ext = lease->finishGrpc(
-        zb::grpc::CreateGrpcExtension(fbb, zb::grpc::GrpcEx::BeginEx, begin.Union()),
-        server_.grpcType());
+  int32_t deadline_ms = 0;
+  if (deadline_ns_ != 0) {
+    const int64_t left = (deadline_ns_ - server_.now()) / 1'000'000;
+    deadline_ms = static_cast<int32_t>(std::clamp<int64_t>(left, 1, INT32_MAX));
   }
+  ExtensionUse use;
+  auto lease = server_.writer();
+  const sdk::Extension ext =
+      server_.extensions().callBegin(server_.routeIndex(*route_), *route_, service_, method_,
+                                     request_metadata_, deadline_ms, use, lease);
   if (port->open(ext) != ZB_OK) {
     // The port is already back in its pool.
     if (grpc_ == port) {
@@ -216,13 +204,10 @@ RecordSink::Written CorrelatedCall::write(uint8_t flags, int32_t deferred, const
   const bool whole = n == length;
   const uint8_t sent_flags = whole ? flags : static_cast<uint8_t>(flags & ~ZB_DATA_FIN);
   sdk::Extension ext;
+  ExtensionUse use;
   auto lease = server_.writer();
   if ((flags & ZB_DATA_INIT) != 0) {
-    flatbuffers::FlatBufferBuilder& fbb = lease->start();
-    const auto data_ex = zb::grpc::CreateDataEx(fbb, deferred + static_cast<int32_t>(length - n));
-    ext = lease->finishGrpc(
-        zb::grpc::CreateGrpcExtension(fbb, zb::grpc::GrpcEx::DataEx, data_ex.Union()),
-        server_.grpcType());
+    ext = server_.extensions().callData(deferred + static_cast<int32_t>(length - n), use, lease);
   }
   data_sent_ = true;
   grpc_->doData(sent_flags, length > 0 ? data : kEmpty, n, ext);
@@ -287,8 +272,7 @@ void CorrelatedCall::onPortReset(StreamPort& port, const zb_frame_t& frame) {
     return;
   }
   const Status status = statusOf(frame, server_.grpcType(), kInternal);
-  const bool has_status = sdk::readGrpc(frame, server_.grpcType()) != nullptr;
-  if (has_status && status.status == 0) {
+  if (status.carried && status.status == 0) {
     // The service needs no more request messages; its answer still comes on the reply.
     end_sent_ = true;
     if (attached_) {

@@ -57,6 +57,7 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   uint64_t token() const { return (uint64_t(index_) << 32) | generation_; }
   Phase phase() const { return phase_; }
   RemoteServer& server() { return server_; }
+  const Route& route() const { return *route_; }
   FetchStream* fetch() { return fetch_; }
 
   // ---- The request side, from the fetch stream.
@@ -123,8 +124,6 @@ class CorrelatedCall final : public RecordSink, public PortListener {
 
   StreamPort* grpc_ = nullptr;
   ReplyProducer reply_;
-
-  std::vector<flatbuffers::Offset<zb::grpc::Metadata>> metadata_offsets_;  // scratch
 
   bool attached_ = false;  // its fetch stream still tracks its records
   bool reply_window_granted_ = false;

@@ -129,8 +129,9 @@ void FetchStream::beginRecord(const zb_frame_t& frame) {
   record_ = OffsetTracker::Handle{};
   deferred_ = 0;
 
-  const zb::kafka::KafkaExtension* ext = sdk::readKafka(frame, server_.kafkaType());
-  const zb::kafka::FetchDataEx* data = ext != nullptr ? ext->ex_as_FetchDataEx() : nullptr;
+  // Verified and its headers parsed in one pass.
+  const zb::kafka::FetchDataEx* data =
+      headers_.read(frame, server_.kafkaType(), server_.options().correlation);
   if (data == nullptr || data->partition() == nullptr) {
     server_.metrics().error(ErrorReason::kBadFrame);
     server_.host().logf(ZB_LOG_WARN, "%s: record without a fetch extension on topic %s; skipped",
@@ -140,7 +141,6 @@ void FetchStream::beginRecord(const zb_frame_t& frame) {
   server_.metrics().request();
   deferred_ = data->deferred();
   record_ = tracker_.add(data->partition()->partition_id(), data->partition()->partition_offset());
-  headers_.parse(*data, server_.options().correlation);
 
   if (headers_.correlation_id.empty() || headers_.reply_to.empty()) {
     const char* missing = headers_.correlation_id.empty() ? "correlation-id" : "reply-to";
@@ -301,17 +301,9 @@ void FetchStream::commit(const OffsetTracker::Progress& progress) {
   if (port_ == nullptr || port_->writeClosed()) {
     return;
   }
-  sdk::Extension ext;
+  ExtensionUse use;
   auto lease = server_.writer();
-  {
-    flatbuffers::FlatBufferBuilder& fbb = lease->start();
-    const zb::kafka::Offset offset(progress.partition, progress.offset);
-    const auto flush = zb::kafka::CreateConsumerFlushEx(fbb, &offset);
-    ext = lease->finishKafka(
-        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::ConsumerFlushEx, flush.Union()),
-        server_.kafkaType());
-  }
-  port_->doFlush(ext);
+  port_->doFlush(server_.extensions().commit(progress.partition, progress.offset, use, lease));
 }
 
 void FetchStream::unlink(CorrelatedCall& call) {

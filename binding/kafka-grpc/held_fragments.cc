@@ -4,12 +4,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace zb::kafka_grpc {
 
 HeldFragments::HeldFragments(size_t capacity) : buffer_(capacity) {}
 
 size_t HeldFragments::entrySize(size_t length) { return (sizeof(Entry) + length + 7) & ~size_t(7); }
+
+HeldFragments::Entry& HeldFragments::entryAt(size_t at) {
+  return *std::launder(reinterpret_cast<Entry*>(buffer_.data() + at));
+}
 
 bool HeldFragments::push(RecordSink& sink, uint8_t flags, int32_t deferred, const uint8_t* data,
                          size_t length, int32_t credit) {
@@ -20,10 +25,9 @@ bool HeldFragments::push(RecordSink& sink, uint8_t flags, int32_t deferred, cons
   if (used_ + size > buffer_.size()) {
     return false;
   }
-  Entry entry{
+  new (buffer_.data() + used_) Entry{
       &sink, static_cast<uint32_t>(size), static_cast<uint32_t>(length), credit, deferred, flags, 1,
       {0, 0}};
-  std::memcpy(buffer_.data() + used_, &entry, sizeof entry);
   if (length > 0) {
     std::memcpy(buffer_.data() + used_ + sizeof(Entry), data, length);
   }
@@ -45,8 +49,7 @@ int64_t HeldFragments::drain(RecordSink& sink) {
   int64_t freed = 0;
   size_t at = head_;
   while (at < used_ && sink.held_ > 0) {
-    Entry entry;
-    std::memcpy(&entry, buffer_.data() + at, sizeof entry);
+    Entry& entry = entryAt(at);
     const size_t size = entry.size;
     if (entry.live == 0 || entry.sink != &sink) {
       at += size;
@@ -56,14 +59,13 @@ int64_t HeldFragments::drain(RecordSink& sink) {
     const RecordSink::Written written =
         sink.write(entry.flags, entry.deferred, payload, entry.length);
     // The write may have dropped this sink's entries (the call ended inside it).
-    std::memcpy(&entry, buffer_.data() + at, sizeof entry);
     if (entry.live == 0) {
       at += size;
       continue;
     }
     if (written.complete) {
       freed += entry.credit;
-      retire(at, entry);
+      retire(entry);
       at += size;
       continue;
     }
@@ -72,7 +74,6 @@ int64_t HeldFragments::drain(RecordSink& sink) {
       std::memmove(payload, payload + written.taken, entry.length - written.taken);
       entry.length -= static_cast<uint32_t>(written.taken);
       entry.flags &= static_cast<uint8_t>(~ZB_DATA_INIT);
-      std::memcpy(buffer_.data() + at, &entry, sizeof entry);
     }
     break;
   }
@@ -84,11 +85,10 @@ int64_t HeldFragments::drain(RecordSink& sink) {
 int64_t HeldFragments::drop(RecordSink& sink) {
   int64_t freed = 0;
   for (size_t at = head_; at < used_ && sink.held_ > 0;) {
-    Entry entry;
-    std::memcpy(&entry, buffer_.data() + at, sizeof entry);
+    Entry& entry = entryAt(at);
     if (entry.live != 0 && entry.sink == &sink) {
       freed += entry.credit;
-      retire(at, entry);
+      retire(entry);
     }
     at += entry.size;
   }
@@ -100,8 +100,7 @@ int64_t HeldFragments::drop(RecordSink& sink) {
 
 void HeldFragments::clear() {
   for (size_t at = head_; at < used_;) {
-    Entry entry;
-    std::memcpy(&entry, buffer_.data() + at, sizeof entry);
+    const Entry& entry = entryAt(at);
     if (entry.live != 0) {
       --entry.sink->held_;
     }
@@ -110,17 +109,15 @@ void HeldFragments::clear() {
   head_ = used_ = dead_ = 0;
 }
 
-void HeldFragments::retire(size_t at, Entry& entry) {
+void HeldFragments::retire(Entry& entry) {
   entry.live = 0;
   --entry.sink->held_;
   dead_ += entry.size;
-  std::memcpy(buffer_.data() + at, &entry, sizeof entry);
 }
 
 void HeldFragments::trimHead() {
   while (head_ < used_) {
-    Entry entry;
-    std::memcpy(&entry, buffer_.data() + head_, sizeof entry);
+    const Entry& entry = entryAt(head_);
     if (entry.live != 0) {
       return;
     }
@@ -133,8 +130,8 @@ void HeldFragments::trimHead() {
 void HeldFragments::compact() {
   size_t to = 0;
   for (size_t at = head_; at < used_;) {
-    Entry entry;
-    std::memcpy(&entry, buffer_.data() + at, sizeof entry);
+    // A copy: the move below may overwrite this entry's slot.
+    Entry entry = entryAt(at);
     const size_t slot = entry.size;
     if (entry.live != 0) {
       // A partly passed-on entry keeps its slot until here; moving it shrinks the slot.
@@ -143,7 +140,7 @@ void HeldFragments::compact() {
         std::memmove(buffer_.data() + to + sizeof(Entry), buffer_.data() + at + sizeof(Entry),
                      entry.length);
       }
-      std::memcpy(buffer_.data() + to, &entry, sizeof entry);
+      new (buffer_.data() + to) Entry(entry);
       to += entry.size;
     }
     at += slot;

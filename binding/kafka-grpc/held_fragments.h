@@ -80,10 +80,15 @@ class HeldFragments {
     uint8_t unused[2];
   };
   static_assert(sizeof(Entry) + 7 <= kEntryOverhead);
+  // Slots start at multiples of 8 in a buffer from operator new.
+  static_assert(alignof(Entry) <= 8 && 8 <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
 
   static size_t entrySize(size_t length);
-  // Marks the entry at `at` passed on or dropped.
-  void retire(size_t at, Entry& entry);
+  // The entry of the slot at `at`, used in place: copying a whole entry out and back writes it
+  // with narrow stores that are then read wide, which the CPU cannot forward (a stall per copy).
+  Entry& entryAt(size_t at);
+  // Marks `entry` passed on or dropped.
+  void retire(Entry& entry);
   // Skips the retired entries at the front; cheap, so it runs after every drain and drop.
   void trimHead();
   // Moves the live entries to the front; only when a push needs the room, so that a drain does

@@ -15,9 +15,10 @@ RemoteServer::RemoteServer(const sdk::Host& host, const zb_binding_config_t& con
              (config.name != nullptr ? config.name : "")),
       binding_id_(config.id),
       entry_id_(config.entry_id),
-      ports_(*this) {
-  kafka_type_ = host.typeId("kafka");
-  grpc_type_ = host.typeId("grpc");
+      kafka_type_(host.typeId("kafka")),
+      grpc_type_(host.typeId("grpc")),
+      ports_(*this),
+      extensions_(kafka_type_, grpc_type_, config_.options, config_.routes.size()) {
   metrics_.declare(host, label_);
   random_state_ = static_cast<uint64_t>(host.nowNs()) ^ (binding_id_ * 0x9E3779B97F4A7C15ULL);
   if (random_state_ == 0) {
@@ -71,17 +72,6 @@ void RemoteServer::onSignal(const zb_frame_t& signal) {
   }
 }
 
-RemoteServer::WriterLease RemoteServer::writer() {
-  if (writers_.empty()) {
-    writer_storage_.push_back(std::make_unique<sdk::ExtensionWriter>(1024));
-    writers_.reserve(writer_storage_.size());
-    writers_.push_back(writer_storage_.back().get());
-  }
-  sdk::ExtensionWriter* writer = writers_.back();
-  writers_.pop_back();
-  return WriterLease(*this, writer);
-}
-
 CorrelatedCall& RemoteServer::newCall() {
   if (free_calls_.empty()) {
     const auto index = static_cast<uint32_t>(calls_.size());
@@ -101,6 +91,7 @@ void RemoteServer::recycle(CorrelatedCall& call) {
   }
   call.release();
   to_recycle_.push_back(&call);
+  wantSettle();
 }
 
 CorrelatedCall* RemoteServer::callFor(uint64_t token) {
@@ -125,12 +116,16 @@ bool RemoteServer::takeSlot(CorrelatedCall& call) {
   call.waiting_next = nullptr;
   (waiting_tail_ != nullptr ? waiting_tail_->waiting_next : waiting_head_) = &call;
   waiting_tail_ = &call;
+  wantSettle();
   return false;
 }
 
 void RemoteServer::returnSlot() {
   --in_flight_;
   metrics_.inFlight(-1);
+  if (waiting_head_ != nullptr) {
+    wantSettle();
+  }
 }
 
 void RemoteServer::forgetWaiting(CorrelatedCall& call) {

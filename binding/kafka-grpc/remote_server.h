@@ -8,6 +8,7 @@
 #pragma once
 
 #include "config.h"
+#include "extension_cache.h"
 #include "metrics.h"
 #include "stream_port.h"
 
@@ -43,23 +44,16 @@ class RemoteServer final : public sdk::Binding, public EntryScope {
   PortPool& ports() { return ports_; }
   Metrics& metrics() { return metrics_; }
 
-  // A builder for one extension; nested deliveries get another, so a frame being delivered
-  // never has its extension overwritten underneath it.
-  class WriterLease {
-   public:
-    WriterLease(RemoteServer& server, sdk::ExtensionWriter* writer)
-        : server_(server), writer_(writer) {}
-    ~WriterLease() { server_.writers_.push_back(writer_); }
-    WriterLease(const WriterLease&) = delete;
-    WriterLease& operator=(const WriterLease&) = delete;
-    sdk::ExtensionWriter* operator->() { return writer_; }
-    sdk::ExtensionWriter& operator*() { return *writer_; }
-
-   private:
-    RemoteServer& server_;
-    sdk::ExtensionWriter* writer_;
-  };
-  WriterLease writer();
+  // A builder for one extension, taken when first used; nested deliveries get another, so a
+  // frame being delivered never has its extension overwritten underneath it.
+  using WriterLease = WriterPool::Lease;
+  WriterLease writer() { return writers_.lease(); }
+  // The extensions every exchange sends, kept between exchanges.
+  ExtensionCache& extensions() { return extensions_; }
+  // The position of `route` in the config (routes live as long as the binding).
+  size_t routeIndex(const Route& route) const {
+    return static_cast<size_t>(&route - config_.routes.data());
+  }
 
   // Calls come from a pool and go back to it once the outermost delivery returns.
   CorrelatedCall& newCall();
@@ -79,7 +73,8 @@ class RemoteServer final : public sdk::Binding, public EntryScope {
   void cancelTimer(uint64_t& timer_id);
   // The delay before attempt `attempt` + 1, from the retry policy, with jitter.
   int64_t backoff(uint32_t attempt);
-  int64_t now() const { return host().nowNs(); }
+  // The host clock, read once per turn: timers and durations need no finer time than that.
+  int64_t now() { return turnNow(host()); }
 
  private:
   void settle() override;
@@ -89,14 +84,14 @@ class RemoteServer final : public sdk::Binding, public EntryScope {
   std::string label_;  // "<namespace>.<name>"
   uint64_t binding_id_;
   uint64_t entry_id_;
-  uint32_t kafka_type_ = 0;
-  uint32_t grpc_type_ = 0;
+  uint32_t kafka_type_;
+  uint32_t grpc_type_;
   bool stopping_ = false;
 
   PortPool ports_;
   Metrics metrics_;
-  std::vector<std::unique_ptr<sdk::ExtensionWriter>> writer_storage_;
-  std::vector<sdk::ExtensionWriter*> writers_;
+  WriterPool writers_;
+  ExtensionCache extensions_;
 
   std::vector<std::unique_ptr<FetchStream>> fetches_;
   std::vector<std::unique_ptr<CorrelatedCall>> calls_;

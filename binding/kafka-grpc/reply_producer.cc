@@ -5,41 +5,10 @@
 
 #include <zb/sdk/extension.hpp>
 
-#include <charconv>
-#include <cstring>
-#include <vector>
-
 namespace zb::kafka_grpc {
 namespace {
 
-constexpr std::string_view kStatusHeader = "zilla:status";
-constexpr std::string_view kMessageHeader = "zilla:message";
-constexpr std::string_view kMetaPrefix = "meta:";
-constexpr std::string_view kBinSuffix = "-bin";
-
 const uint8_t kEmpty[1] = {0};
-
-using flatbuffers::Offset;
-
-Offset<zb::kafka::Header> header(flatbuffers::FlatBufferBuilder& fbb, std::string_view name,
-                                 std::string_view value) {
-  return zb::kafka::CreateHeader(fbb, sdk::bytesIn(fbb, name), sdk::bytesIn(fbb, value));
-}
-
-// "meta:<name>" or "meta:<name>-bin", written straight into the buffer.
-Offset<flatbuffers::Vector<uint8_t>> metaName(flatbuffers::FlatBufferBuilder& fbb,
-                                              const MetadataView& entry) {
-  const bool binary = entry.type == zb::grpc::MetadataType::BASE64;
-  const size_t length = kMetaPrefix.size() + entry.name.size() + (binary ? kBinSuffix.size() : 0);
-  uint8_t* out = nullptr;
-  const auto vector = fbb.CreateUninitializedVector(length, &out);
-  std::memcpy(out, kMetaPrefix.data(), kMetaPrefix.size());
-  std::memcpy(out + kMetaPrefix.size(), entry.name.data(), entry.name.size());
-  if (binary) {
-    std::memcpy(out + kMetaPrefix.size() + entry.name.size(), kBinSuffix.data(), kBinSuffix.size());
-  }
-  return vector;
-}
 
 }  // namespace
 
@@ -59,20 +28,10 @@ void ReplyProducer::open() {
   StreamPort* port =
       server.ports().create(server.host(), server.bindingId(), server.entryId(), this);
   port_ = port;
-  sdk::Extension ext;
+  ExtensionUse use;
   auto lease = server.writer();
-  {
-    flatbuffers::FlatBufferBuilder& fbb = lease->start();
-    const auto topic = fbb.CreateString(call_.replyTo().data(), call_.replyTo().size());
-    zb::kafka::MergedBeginExBuilder begin(fbb);
-    begin.add_capabilities(zb::kafka::Capabilities::PRODUCE_ONLY);
-    begin.add_topic(topic);
-    begin.add_ack_mode(static_cast<zb::kafka::AckMode>(server.options().acks));
-    const auto root = begin.Finish();
-    ext = lease->finishKafka(
-        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::MergedBeginEx, root.Union()),
-        server.kafkaType());
-  }
+  const sdk::Extension ext = server.extensions().produceBegin(server.routeIndex(call_.route()),
+                                                              call_.replyTo(), use, lease);
   if (port->open(ext) != ZB_OK) {
     if (port_ == port) {
       port_ = nullptr;
@@ -92,24 +51,11 @@ bool ReplyProducer::forward(const zb_frame_t& data, int32_t deferred) {
   }
   RemoteServer& server = call_.server();
   sdk::Extension ext;
+  ExtensionUse use;
   auto lease = server.writer();
   if ((data.flags & ZB_DATA_INIT) != 0) {
-    flatbuffers::FlatBufferBuilder& fbb = lease->start();
-    const std::string_view id = call_.correlationId();
-    const MetadataStore& metadata = call_.replyMetadata();
-    headers_.clear();
-    headers_.push_back(header(fbb, server.options().correlation.correlation_id, id));
-    for (size_t i = 0; i < metadata.size(); ++i) {
-      const MetadataView entry = metadata[i];
-      const auto name = metaName(fbb, entry);
-      headers_.push_back(zb::kafka::CreateHeader(fbb, name, sdk::bytesIn(fbb, entry.value)));
-    }
-    const zb::kafka::Offset partition(-1, -1);
-    const auto produce = zb::kafka::CreateProduceDataEx(
-        fbb, deferred, 0, &partition, sdk::bytesIn(fbb, id), fbb.CreateVector(headers_));
-    ext = lease->finishKafka(
-        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::ProduceDataEx, produce.Union()),
-        server.kafkaType());
+    ext = server.extensions().replyRecord(call_.correlationId(), deferred, call_.replyMetadata(),
+                                          use, lease);
   }
   if ((data.flags & ZB_DATA_FIN) != 0) {
     server.metrics().reply();
@@ -136,27 +82,10 @@ void ReplyProducer::flushStatus() {
     return;
   }
   RemoteServer& server = call_.server();
-  sdk::Extension ext;
+  ExtensionUse use;
   auto lease = server.writer();
-  {
-    flatbuffers::FlatBufferBuilder& fbb = lease->start();
-    const std::string_view id = call_.correlationId();
-    char digits[16];
-    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, status_);
-    (void)ec;
-    headers_.clear();
-    headers_.push_back(header(fbb, server.options().correlation.correlation_id, id));
-    headers_.push_back(header(fbb, kStatusHeader, std::string_view(digits, end - digits)));
-    if (!message_.empty()) {
-      headers_.push_back(header(fbb, kMessageHeader, message_));
-    }
-    const zb::kafka::Offset partition(-1, -1);
-    const auto produce = zb::kafka::CreateProduceDataEx(
-        fbb, 0, 0, &partition, sdk::bytesIn(fbb, id), fbb.CreateVector(headers_));
-    ext = lease->finishKafka(
-        zb::kafka::CreateKafkaExtension(fbb, zb::kafka::KafkaEx::ProduceDataEx, produce.Union()),
-        server.kafkaType());
-  }
+  const sdk::Extension ext =
+      server.extensions().statusRecord(call_.correlationId(), status_, message_, use, lease);
   status_pending_ = false;
   status_written_ = true;
   StreamPort* port = port_;

@@ -11,12 +11,9 @@
 
 #include "stream_port.h"
 
-#include <zb/ext/kafka_generated.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace zb::kafka_grpc {
 
@@ -65,7 +62,6 @@ class ReplyProducer final : public PortListener {
   std::string message_;
   int64_t status_end_ = 0;  // produce sequence after the status tombstone
   std::string reason_;
-  std::vector<flatbuffers::Offset<zb::kafka::Header>> headers_;  // scratch
 };
 
 }  // namespace zb::kafka_grpc

@@ -4,6 +4,7 @@
 
 #include "config.h"
 
+#include <zb/abi.h>
 #include <zb/ext/grpc_generated.h>
 #include <zb/ext/kafka_generated.h>
 
@@ -24,7 +25,19 @@ struct MetadataView {
 // and its `meta:<name>` / `meta:<name>-bin` headers as gRPC metadata.
 class RequestHeaders {
  public:
+  // Parses the headers of a verified fetch extension.
   void parse(const zb::kafka::FetchDataEx& ex, const CorrelationHeaders& names);
+
+  // The fetch extension of a record's first fragment, verified and parsed in one pass: what
+  // sdk::readKafka(frame, kafka_type)->ex_as_FetchDataEx() returns (the same checks as the
+  // FlatBuffers verifier, on the same bytes), with the headers parsed as parse() does. On nullptr
+  // (no valid fetch extension) the headers are empty.
+  //
+  // Every exchange reads two such extensions; the generic verifier walks the headers once and
+  // parse() a second time, this walks them once. Its checks follow FetchDataEx and Header field by
+  // field: a field added to those tables in kafka.fbs must be added here before it is read.
+  const zb::kafka::FetchDataEx* read(const zb_frame_t& frame, uint32_t kafka_type,
+                                     const CorrelationHeaders& names);
 
   std::string_view service;
   std::string_view method;
@@ -33,6 +46,13 @@ class RequestHeaders {
   std::vector<MetadataView> metadata;  // capacity kept between records
   // The first `-bin` entry whose value is not base64, or nullptr.
   const MetadataView* bad_base64 = nullptr;
+
+ private:
+  struct Names;
+  void clear();
+  // One header; `bad` is the index of the first bad `-bin` entry so far (SIZE_MAX: none).
+  void take(const Names& names, std::string_view name, std::string_view value, size_t& bad);
+  void finish(size_t bad);
 };
 
 // True when `text` is base64 (standard alphabet, padding optional as gRPC allows).
@@ -53,6 +73,9 @@ class MetadataStore {
     entries_.push_back(entry);
   }
   size_t size() const { return entries_.size(); }
+  bool operator==(const MetadataStore& other) const {
+    return entries_ == other.entries_ && arena_ == other.arena_;
+  }
   MetadataView operator[](size_t i) const {
     const Entry& e = entries_[i];
     const std::string_view arena(arena_);
@@ -67,6 +90,7 @@ class MetadataStore {
     size_t name_length;
     size_t value_at;
     size_t value_length;
+    bool operator==(const Entry&) const = default;
   };
   std::string arena_;
   std::vector<Entry> entries_;

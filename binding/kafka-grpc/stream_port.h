@@ -37,6 +37,8 @@ class PortListener {
 
 // Brackets every entry into the binding from the host, so that work which must not run inside a
 // nested delivery (recycling calls, starting waiting calls) runs when the outermost one returns.
+// One outermost entry is a turn; the host clock is read at most once per turn (what happens
+// within one delivery is not timed apart).
 class EntryScope {
  public:
   void enter() { ++depth_; }
@@ -44,18 +46,39 @@ class EntryScope {
     if (depth_ == 1) {
       // settle() runs one level deep, so what it sends cannot bring the depth back to zero and
       // re-enter it.
-      settle();
+      if (settle_wanted_) {
+        settle_wanted_ = false;
+        settle();
+      }
+      turn_clock_read_ = false;
     }
     --depth_;
   }
   bool nested() const { return depth_ > 0; }
 
+  // The host clock as read first in this turn (outside any turn: now).
+  int64_t turnNow(const sdk::Host& host) {
+    if (depth_ == 0) {
+      return host.nowNs();
+    }
+    if (!turn_clock_read_) {
+      turn_now_ns_ = host.nowNs();
+      turn_clock_read_ = true;
+    }
+    return turn_now_ns_;
+  }
+
  protected:
   ~EntryScope() = default;
+  // Work for settle() was queued: it runs when the outermost entry returns.
+  void wantSettle() { settle_wanted_ = true; }
   virtual void settle() = 0;
 
  private:
   int depth_ = 0;
+  bool settle_wanted_ = false;
+  bool turn_clock_read_ = false;
+  int64_t turn_now_ns_ = 0;
 };
 
 class EntryGuard {

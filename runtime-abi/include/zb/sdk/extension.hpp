@@ -12,6 +12,7 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstring>
 #include <string_view>
 
 namespace zb::sdk {
@@ -23,13 +24,15 @@ const Root* readExtension(const zb_frame_t& frame, uint32_t type_id, const char*
   if (frame.extension == nullptr || frame.extension_type_id != type_id || type_id == 0) {
     return nullptr;
   }
+  // The identifier is checked here, with a fixed-size compare, and not again by the verifier.
   if (frame.extension_length <
           sizeof(flatbuffers::uoffset_t) + flatbuffers::kFileIdentifierLength ||
-      !flatbuffers::BufferHasIdentifier(frame.extension, identifier)) {
+      std::memcmp(frame.extension + sizeof(flatbuffers::uoffset_t), identifier,
+                  flatbuffers::kFileIdentifierLength) != 0) {
     return nullptr;
   }
   flatbuffers::Verifier verifier(frame.extension, frame.extension_length);
-  if (!verifier.VerifyBuffer<Root>(identifier)) {
+  if (!verifier.VerifyBuffer<Root>(nullptr)) {
     return nullptr;
   }
   return flatbuffers::GetRoot<Root>(frame.extension);
