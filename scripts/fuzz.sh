@@ -25,7 +25,7 @@ elif ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-harnesses=(${FUZZ_HARNESSES:-config_fuzz extension_fuzz frames_fuzz})
+harnesses=(${FUZZ_HARNESSES:-config_fuzz extension_fuzz frames_fuzz headers_fuzz})
 jobs=${FUZZ_BUILD_JOBS:-$(nproc)}
 
 # ---- Tools: clang-14 with its sanitizer and libFuzzer runtimes, and what the sources need.
