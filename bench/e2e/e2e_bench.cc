@@ -9,6 +9,9 @@
 //   direct  direct-pipeline: librdkafka consumer -> gRPC C++ async generic unary calls (64 in
 //           flight) -> librdkafka producer, commit after the reply is acknowledged
 //   bridge  zilla-host with kafka -> kafka-grpc (max-in-flight 64) -> grpc, on a fresh group
+//   bridge2 (with --scale-out) two zilla-host processes with that config, in one group: CPU and
+//           context switches are their sums, RSS their largest; answers given more than once
+//           are counted (a rebalance while calls are in flight may repeat them: at-least-once)
 // Figures, from the reply records' timestamps (set by the producing process): time from start to
 // the first reply and to the last status tombstone, the window between them, requests/s over the
 // window; CPU seconds of the process per 1000 requests (rusage from wait4: its whole life), the
@@ -18,7 +21,11 @@
 //
 //   e2e-bench [--bootstrap HOST:PORT] [--requests N | --smoke] [--rounds R] [--warmup N]
 //             [--in-flight N] [--partitions N] [--linger-ms N|default] [--only direct|bridge]
-//             [--keep-broker]
+//             [--keep-broker] [--scale-out] [--rate R]
+// --rate R: instead of writing the requests ahead, write them at R per second while the pipeline
+// runs (after one request whose answer shows it is consuming) and report the latency of each
+// (written -> its status tombstone produced, by that record's timestamp: p50, p99, p99.9, max) and
+// the RSS when a tenth, half and all were answered: the latency and soak measurements.
 //             [--build-dir DIR] [--source-dir DIR]
 // Without --bootstrap it starts a single-node broker with scripts/kafka/broker.sh on a free port
 // (data in <build>/bench/e2e/kafka-broker) and stops it at the end; with --keep-broker it leaves
@@ -37,6 +44,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,6 +66,10 @@ struct Options {
   // measured. "default": leave librdkafka's.
   std::string linger_ms = "0";
   std::string only;
+  bool scale_out = false;  // also run "bridge2": two zilla-host processes in one group
+  // Requests per second written while the pipeline runs (latency and memory over time); 0:
+  // written ahead of the run (throughput).
+  double rate = 0;
   bool keep_broker = false;
   std::string build_dir = ZB_BINARY_DIR;
   std::string source_dir = ZB_SOURCE_DIR;
@@ -75,10 +87,21 @@ struct RunFigures {
   double cpu_s = 0;         // rusage of the whole process life
   double window_cpu_s = 0;  // /proc, between the first reply and the last status
   long max_rss_kb = 0;
+  long context_switches = 0;  // rusage, the whole process life
+  // Paced runs (--rate): request written -> its status tombstone produced, in ms; and the RSS of
+  // the process(es) when a tenth, half and all of the requests were answered.
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double p999_ms = 0;
+  double max_ms = 0;
+  long rss_tenth_kb = 0;
+  long rss_half_kb = 0;
+  long rss_end_kb = 0;
   double echo_cpu_s = 0;  // the echo service's CPU during the run
   uint64_t answered = 0;
   uint64_t data_records = 0;
   uint64_t status_records = 0;
+  uint64_t repeated = 0;  // status tombstones beyond the first of their correlation id
   uint64_t error_statuses = 0;
   int exit_status = -1;
 };
@@ -164,6 +187,9 @@ std::string bridgeConfig(const std::string& bootstrap, const std::string& linger
          "    kind: client\n";
 }
 
+// Paced runs (--rate) start their load once this many requests, written ahead, are answered.
+constexpr uint64_t kWarmRequests = 200;
+
 class Bench {
  public:
   explicit Bench(Options options) : options_(std::move(options)) {}
@@ -218,14 +244,26 @@ class Bench {
     batch.reply_to = replies;
     batch.id_prefix = name;
     batch.count = count;
+    const bool paced = options_.rate > 0 && round > 0;
+    // Paced: a few requests first (kWarmRequests, spread over the partitions), whose answers say
+    // the pipeline is consuming them all and has produced to the reply topic; then the paced
+    // load starts, so no latency includes joining the group or the first produce (which the
+    // bridge pays for up to a second: see bench/README.md).
+    RequestBatch warm = batch;
+    warm.id_prefix = name + "-warm";
+    warm.count = kWarmRequests;
     const auto preload_start = Clock::now();
-    if (!preloadRequests(options_.bootstrap, batch, error)) {
+    if (!preloadRequests(options_.bootstrap, paced ? warm : batch, error)) {
       figures.failure = error;
       return figures;
     }
-    std::fprintf(stderr, "e2e-bench: %s #%d: %llu requests written in %.1f s\n", pipeline.c_str(),
-                 round, static_cast<unsigned long long>(count),
-                 seconds(Clock::now() - preload_start));
+    if (!paced) {
+      std::fprintf(stderr, "e2e-bench: %s #%d: %llu requests written in %.1f s\n", pipeline.c_str(),
+                   round, static_cast<unsigned long long>(count),
+                   seconds(Clock::now() - preload_start));
+    }
+    const uint64_t warm_count = paced ? kWarmRequests : 0;
+    const uint64_t expected = count + warm_count;
 
     std::vector<std::string> argv;
     if (pipeline == "direct") {
@@ -245,7 +283,7 @@ class Bench {
       if (!options_.linger_ms.empty()) {
         argv.insert(argv.end(), {"--linger-ms", options_.linger_ms});
       }
-    } else {
+    } else {  // bridge, bridge2
       const std::string config = work_dir_ + "/" + name + ".yaml";
       std::ofstream(config) << bridgeConfig(options_.bootstrap, options_.linger_ms, requests,
                                             replies, group, echo_address_, options_.in_flight);
@@ -269,41 +307,104 @@ class Bench {
     // timestamps of the first reply and the last status, it is the CPU of the reply window.
     std::vector<std::pair<int64_t, double>> cpu_samples = {{epochMs(), 0.0}};
     const auto start = Clock::now();
-    MeasuredChild child(argv);
-    const auto deadline = start + 120s + std::chrono::seconds(count / 100);
-    while (counter.answered() < count) {
+    std::vector<std::unique_ptr<MeasuredChild>> children;
+    children.push_back(std::make_unique<MeasuredChild>(argv));
+    if (pipeline == "bridge2") {
+      children.push_back(std::make_unique<MeasuredChild>(argv));
+    }
+    const auto deadline =
+        start + 120s + std::chrono::seconds(count / 100) +
+        std::chrono::seconds(paced ? static_cast<int64_t>(count / options_.rate) : 0);
+    std::unique_ptr<PacedRequests> load;
+    std::vector<long> rss_at_answered;  // RSS sampled at every poll, by answers so far
+    const auto rssNow = [&] {
+      long sum = 0;
+      for (const auto& child : children) {
+        sum += std::max(0L, child->rssKbNow());
+      }
+      return sum;
+    };
+    while (counter.answered() < expected) {
       counter.poll(50ms);
-      const double cpu = child.cpuSecondsNow();
+      if (paced && !load && counter.answered() >= warm_count) {
+        load = std::make_unique<PacedRequests>(options_.bootstrap, batch, options_.rate);
+        std::fprintf(stderr, "e2e-bench: %s #%d: writing %llu requests at %.0f/s\n",
+                     pipeline.c_str(), round, static_cast<unsigned long long>(count),
+                     options_.rate);
+      }
+      if (paced && load) {
+        const size_t answered = counter.answered() - warm_count;
+        if (rss_at_answered.size() <= answered) {
+          rss_at_answered.resize(answered + 1, 0);
+        }
+        rss_at_answered[answered] = rssNow();
+      }
+      double cpu = 0;
+      bool running = true;
+      for (const auto& child : children) {
+        const double used = child->cpuSecondsNow();
+        cpu = used >= 0 && cpu >= 0 ? cpu + used : -1;
+        running = running && child->running();
+      }
       if (cpu >= 0) {
         cpu_samples.emplace_back(epochMs(), cpu);
       }
-      if (!child.running()) {
-        figures.failure = "the process exited early";
+      if (!running) {
+        figures.failure = "a process exited early";
         break;
       }
       if (Clock::now() > deadline) {
         figures.failure = "timed out with " + std::to_string(counter.answered()) + " of " +
-                          std::to_string(count) + " answered";
+                          std::to_string(expected) + " answered";
         break;
       }
     }
-    const ChildUsage usage = child.stop(SIGTERM, 60s);
+    ChildUsage usage;
+    usage.exit_status = 0;
+    for (size_t i = 0; i < children.size(); ++i) {
+      const ChildUsage one = children[i]->stop(SIGTERM, 60s);
+      usage.cpu_seconds += one.cpu_seconds;
+      usage.max_rss_kb = std::max(usage.max_rss_kb, one.max_rss_kb);
+      usage.context_switches += one.context_switches;
+      usage.exit_status = usage.exit_status != 0 ? usage.exit_status : one.exit_status;
+      std::ofstream(work_dir_ + "/" + name + (i == 0 ? "" : "-" + std::to_string(i)) + ".log")
+          << children[i]->output();
+    }
     figures.echo_cpu_s = echo_->cpuSecondsNow() - echo_before;
-    std::ofstream(work_dir_ + "/" + name + ".log") << child.output();
+    if (load) {
+      const std::string written = load->finish();
+      if (!written.empty() && figures.failure.empty()) {
+        figures.failure = "paced writer: " + written;
+      }
+      latencies(batch, load->sentNs(), counter, figures);
+      // The last sample at or below each mark (answers are counted in jumps between polls).
+      const auto rssAt = [&](size_t answered) {
+        long rss = 0;
+        for (size_t i = 0; i <= answered && i < rss_at_answered.size(); ++i) {
+          rss = rss_at_answered[i] != 0 ? rss_at_answered[i] : rss;
+        }
+        return rss;
+      };
+      figures.rss_tenth_kb = rssAt(count / 10);
+      figures.rss_half_kb = rssAt(count / 2);
+      figures.rss_end_kb = rssAt(count);
+    }
 
-    figures.answered = counter.answered();
+    figures.answered = counter.answered() - warm_count;
+    figures.repeated = counter.statusRecords() - counter.answered();
     figures.data_records = counter.dataRecords();
     figures.status_records = counter.statusRecords();
     figures.error_statuses = counter.errorStatuses();
     figures.exit_status = usage.exit_status;
     figures.cpu_s = usage.cpu_seconds;
     figures.max_rss_kb = usage.max_rss_kb;
+    figures.context_switches = usage.context_switches;
     if (counter.firstReplyMs() > 0 && counter.lastStatusMs() > 0) {
       const int64_t start_ms = cpu_samples.front().first;
       figures.first_reply_s = (counter.firstReplyMs() - start_ms) / 1000.0;
       figures.wall_s = (counter.lastStatusMs() - start_ms) / 1000.0;
       figures.window_s = (counter.lastStatusMs() - counter.firstReplyMs()) / 1000.0;
-      figures.requests_per_s = figures.window_s > 0 ? count / figures.window_s : 0;
+      figures.requests_per_s = figures.window_s > 0 ? expected / figures.window_s : 0;
       figures.window_cpu_s =
           cpuAt(cpu_samples, counter.lastStatusMs()) - cpuAt(cpu_samples, counter.firstReplyMs());
     }
@@ -311,7 +412,7 @@ class Bench {
       if (figures.error_statuses != 0) {
         figures.failure =
             std::to_string(figures.error_statuses) + " replies with a non-zero status";
-      } else if (figures.data_records < count) {
+      } else if (figures.data_records < expected) {
         figures.failure = "only " + std::to_string(figures.data_records) + " reply records";
       } else if (usage.exit_status != 0) {
         figures.failure = "exit status " + std::to_string(usage.exit_status) + " after SIGTERM";
@@ -326,6 +427,31 @@ class Bench {
   }
 
  private:
+  // Percentiles of request written -> its status tombstone produced (that record's timestamp, in
+  // whole ms: each figure may read up to 1 ms low, alike for both pipelines), over `batch`.
+  static void latencies(const RequestBatch& batch, const std::vector<int64_t>& sent_ns,
+                        const ReplyCounter& counter, RunFigures& figures) {
+    std::vector<double> ms;
+    ms.reserve(sent_ns.size());
+    for (uint64_t n = 0; n < sent_ns.size(); ++n) {
+      const auto found = counter.statusTimestamps().find(requestId(batch, n));
+      if (found != counter.statusTimestamps().end() && sent_ns[n] > 0) {
+        ms.push_back(static_cast<double>(found->second) - static_cast<double>(sent_ns[n]) / 1e6);
+      }
+    }
+    if (ms.empty()) {
+      return;
+    }
+    std::sort(ms.begin(), ms.end());
+    const auto at = [&](double q) {
+      return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))];
+    };
+    figures.p50_ms = at(0.50);
+    figures.p99_ms = at(0.99);
+    figures.p999_ms = at(0.999);
+    figures.max_ms = ms.back();
+  }
+
   bool startBroker() {
     broker_dir_ = options_.build_dir + "/bench/e2e/kafka-broker";
     const std::string script = options_.source_dir + "/scripts/kafka/broker.sh";
@@ -367,11 +493,12 @@ double median(std::vector<double> values) {
 
 void printRun(const RunFigures& f, uint64_t count) {
   const double per_1000 = 1000.0 / static_cast<double>(count);
-  std::printf("%-7s #%-2d %8.2f %8.2f %8.2f %9.0f %7.2f %9.1f %9.1f %8.1f %7.2f %9llu%s\n",
+  std::printf("%-7s #%-2d %8.2f %8.2f %8.2f %9.0f %7.2f %9.1f %9.1f %8.1f %7.2f %6.2f %9llu%s\n",
               f.pipeline.c_str(), f.round, f.wall_s, f.first_reply_s, f.window_s, f.requests_per_s,
               f.cpu_s, f.cpu_s * per_1000 * 1000, f.window_cpu_s * per_1000 * 1000,
-              f.max_rss_kb / 1024.0, f.echo_cpu_s, static_cast<unsigned long long>(f.answered),
-              f.ok ? "" : "  FAILED");
+              f.max_rss_kb / 1024.0, f.echo_cpu_s,
+              static_cast<double>(f.context_switches) * per_1000 / 1000.0,
+              static_cast<unsigned long long>(f.answered), f.ok ? "" : "  FAILED");
 }
 
 bool parseOptions(int argc, char** argv, Options& options) {
@@ -404,6 +531,10 @@ bool parseOptions(int argc, char** argv, Options& options) {
       }
     } else if (arg == "--only") {
       options.only = value();
+    } else if (arg == "--rate") {
+      options.rate = std::max(0.0, std::atof(value().c_str()));
+    } else if (arg == "--scale-out") {
+      options.scale_out = true;
     } else if (arg == "--keep-broker") {
       options.keep_broker = true;
     } else if (arg == "--build-dir") {
@@ -415,7 +546,8 @@ bool parseOptions(int argc, char** argv, Options& options) {
           stderr,
           "usage: e2e-bench [--bootstrap HOST:PORT] [--requests N | --smoke] "
           "[--rounds R] [--warmup N] [--in-flight N] [--partitions N] "
-          "[--linger-ms N|default] [--only direct|bridge] [--keep-broker] [--build-dir DIR] "
+          "[--linger-ms N|default] [--only direct|bridge] [--scale-out] [--rate R] [--keep-broker] "
+          "[--build-dir DIR] "
           "[--source-dir DIR]\n");
       return false;
     }
@@ -454,15 +586,18 @@ int main(int argc, char** argv) {
 
   std::vector<RunFigures> runs;
   for (int round = 1; round <= options.rounds; ++round) {
-    for (const char* pipeline : {"direct", "bridge"}) {
-      if (options.only.empty() || options.only == pipeline) {
+    for (const char* pipeline : {"direct", "bridge", "bridge2"}) {
+      const bool wanted = std::string(pipeline) == "bridge2"
+                              ? options.scale_out && options.only != "direct"
+                              : options.only.empty() || options.only == pipeline;
+      if (wanted) {
         runs.push_back(bench.run(pipeline, round, count));
       }
     }
   }
 
-  std::printf("\n%-10s %8s %8s %8s %9s %7s %9s %9s %8s %7s %9s\n", "run", "wall s", "first s",
-              "window s", "req/s", "CPU s", "CPU ms/1k", "win ms/1k", "RSS MB", "echo s",
+  std::printf("\n%-10s %8s %8s %8s %9s %7s %9s %9s %8s %7s %6s %9s\n", "run", "wall s", "first s",
+              "window s", "req/s", "CPU s", "CPU ms/1k", "win ms/1k", "RSS MB", "echo s", "cs/req",
               "answered");
   for (const RunFigures& run : runs) {
     printRun(run, count);
@@ -471,7 +606,8 @@ int main(int argc, char** argv) {
       "  by reply record timestamps: wall = start -> last status, first = start -> first\n"
       "  reply, window = first reply -> last status, req/s over the window. CPU: rusage of the\n"
       "  process's whole life; CPU ms/1k: per 1000 requests; win ms/1k: only within the window;\n"
-      "  echo s: the echo service's CPU during the run.\n");
+      "  echo s: the echo service's CPU during the run; cs/req: context switches of all the\n"
+      "  process's threads (rusage) per request.\n");
 
   bool all_ok = true;
   const auto medianOf = [&](const std::string& pipeline, auto field) {
@@ -490,7 +626,9 @@ int main(int argc, char** argv) {
       medianOf("direct", [](const RunFigures& r) { return r.requests_per_s; });
   const double bridge_rps =
       medianOf("bridge", [](const RunFigures& r) { return r.requests_per_s; });
-  if (direct_rps > 0 && bridge_rps > 0) {
+  // Paced runs answer at the rate they are given: their throughput and CPU say nothing of the
+  // targets (CPU per request is mostly idle polling at a low rate).
+  if (direct_rps > 0 && bridge_rps > 0 && options.rate == 0) {
     const double direct_cpu = medianOf("direct", [](const RunFigures& r) { return r.cpu_s; });
     const double bridge_cpu = medianOf("bridge", [](const RunFigures& r) { return r.cpu_s; });
     const double direct_window_cpu =
@@ -517,6 +655,57 @@ int main(int argc, char** argv) {
     }
     std::printf("  max RSS                   %.2f  %.1f vs %.1f MB\n", bridge_rss / direct_rss,
                 bridge_rss / 1024, direct_rss / 1024);
+    const double direct_cs = medianOf(
+        "direct", [](const RunFigures& r) { return static_cast<double>(r.context_switches); });
+    const double bridge_cs = medianOf(
+        "bridge", [](const RunFigures& r) { return static_cast<double>(r.context_switches); });
+    if (direct_cs > 0) {
+      std::printf("  context switches          %.2f  %.2f vs %.2f per request\n",
+                  bridge_cs / direct_cs, bridge_cs / count, direct_cs / count);
+    }
+  }
+  if (options.rate > 0) {
+    std::printf(
+        "\nat %.0f requests/s: latency from request written to its status produced (record "
+        "timestamps, whole ms), RSS as the load went\n%-10s %8s %8s %8s %8s %12s %12s %12s\n",
+        options.rate, "run", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "RSS MB @10%", "RSS MB @50%",
+        "RSS MB @100%");
+    for (const RunFigures& run : runs) {
+      std::printf("%-7s #%-2d %8.2f %8.2f %8.2f %8.2f %12.1f %12.1f %12.1f\n", run.pipeline.c_str(),
+                  run.round, run.p50_ms, run.p99_ms, run.p999_ms, run.max_ms,
+                  run.rss_tenth_kb / 1024.0, run.rss_half_kb / 1024.0, run.rss_end_kb / 1024.0);
+    }
+    const double direct_p99 = medianOf("direct", [](const RunFigures& r) { return r.p99_ms; });
+    const double bridge_p99 = medianOf("bridge", [](const RunFigures& r) { return r.p99_ms; });
+    if (direct_p99 > 0 && bridge_p99 > 0) {
+      std::printf("  p99 added by the bridge  %.2f ms  (target <= 1 ms: %s)\n",
+                  bridge_p99 - direct_p99, bridge_p99 - direct_p99 <= 1.0 ? "met" : "NOT met");
+    }
+    const double half =
+        medianOf("bridge", [](const RunFigures& r) { return double(r.rss_half_kb); });
+    const double end = medianOf("bridge", [](const RunFigures& r) { return double(r.rss_end_kb); });
+    if (half > 0) {
+      std::printf("  bridge RSS, second half of the load  %+.1f%%  (target: flat)\n",
+                  (end - half) * 100.0 / half);
+    }
+  }
+
+  const double bridge2_rps =
+      medianOf("bridge2", [](const RunFigures& r) { return r.requests_per_s; });
+  if (bridge_rps > 0 && bridge2_rps > 0) {
+    const double scale = bridge2_rps / bridge_rps;
+    std::printf("\nscale-out, two zilla-host processes / one (medians of %d round%s):\n",
+                options.rounds, options.rounds == 1 ? "" : "s");
+    if (options.rate == 0) {
+      std::printf("  throughput                %.2f  (target: does not fall, >= 1.00: %s)\n", scale,
+                  scale >= 1.0 ? "met" : "NOT met");
+    }
+    for (const RunFigures& run : runs) {
+      if (run.pipeline == "bridge2") {
+        std::printf("  bridge2 #%d: %llu answered more than once (target: none)\n", run.round,
+                    static_cast<unsigned long long>(run.repeated));
+      }
+    }
   }
   if (!all_ok) {
     std::printf("FAIL: a run did not answer every request (see above)\n");

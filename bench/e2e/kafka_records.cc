@@ -68,68 +68,147 @@ bool createTopics(const std::string& bootstrap, const std::vector<std::string>& 
   return ok;
 }
 
-bool preloadRequests(const std::string& bootstrap, const RequestBatch& batch, std::string& error) {
+namespace {
+
+// Produces request `n` of `batch`: its record, then its tombstone. Empty on success.
+std::string produceRequest(rd_kafka_t* producer, const RequestBatch& batch, uint64_t n) {
+  const std::string id = requestId(batch, n);
+  char value[64];
+  // EchoRequest{message = "request <n>"}: field 1, length-delimited.
+  const int text = std::snprintf(value + 2, sizeof value - 2, "request %llu",
+                                 static_cast<unsigned long long>(n));
+  value[0] = 0x0a;
+  value[1] = static_cast<char>(text);
+  for (const bool tombstone : {false, true}) {
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(4);
+    rd_kafka_header_add(headers, "zilla:service", -1, batch.service.data(),
+                        static_cast<ssize_t>(batch.service.size()));
+    rd_kafka_header_add(headers, "zilla:method", -1, batch.method.data(),
+                        static_cast<ssize_t>(batch.method.size()));
+    rd_kafka_header_add(headers, "zilla:reply-to", -1, batch.reply_to.data(),
+                        static_cast<ssize_t>(batch.reply_to.size()));
+    rd_kafka_header_add(headers, "zilla:correlation-id", -1, id.data(),
+                        static_cast<ssize_t>(id.size()));
+    rd_kafka_resp_err_t err;
+    while (
+        (err = rd_kafka_producev(
+             producer, RD_KAFKA_V_TOPIC(batch.topic.c_str()), RD_KAFKA_V_KEY(id.data(), id.size()),
+             RD_KAFKA_V_VALUE(tombstone ? nullptr : value, tombstone ? 0 : size_t(text) + 2),
+             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+             RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer, 10);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(headers);
+      return std::string("produce: ") + rd_kafka_err2str(err);
+    }
+  }
+  return "";
+}
+
+// A producer counting failed deliveries in `failed` (its opaque). Null with `error` set.
+rd_kafka_t* newProducer(const std::string& bootstrap, const char* linger_ms,
+                        std::atomic<uint64_t>* failed, std::string& error) {
   rd_kafka_conf_t* conf = confFor(bootstrap);
-  set(conf, "linger.ms", "20");
+  set(conf, "linger.ms", linger_ms);
   set(conf, "queue.buffering.max.messages", "1000000");
-  static uint64_t failed = 0;
-  failed = 0;
-  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  rd_kafka_conf_set_opaque(conf, failed);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ++failed;
+      static_cast<std::atomic<uint64_t>*>(opaque)->fetch_add(1);
     }
   });
   char reason[512];
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
   if (producer == nullptr) {
     error = reason;
-    return false;
   }
-  char id[64];
-  char value[64];
-  for (uint64_t n = 0; n < batch.count; ++n) {
-    std::snprintf(id, sizeof id, "%s-%010llu", batch.id_prefix.c_str(),
-                  static_cast<unsigned long long>(n));
-    // EchoRequest{message = "request <n>"}: field 1, length-delimited.
-    const int text = std::snprintf(value + 2, sizeof value - 2, "request %llu",
-                                   static_cast<unsigned long long>(n));
-    value[0] = 0x0a;
-    value[1] = static_cast<char>(text);
-    for (const bool tombstone : {false, true}) {
-      rd_kafka_headers_t* headers = rd_kafka_headers_new(4);
-      rd_kafka_header_add(headers, "zilla:service", -1, batch.service.data(),
-                          static_cast<ssize_t>(batch.service.size()));
-      rd_kafka_header_add(headers, "zilla:method", -1, batch.method.data(),
-                          static_cast<ssize_t>(batch.method.size()));
-      rd_kafka_header_add(headers, "zilla:reply-to", -1, batch.reply_to.data(),
-                          static_cast<ssize_t>(batch.reply_to.size()));
-      rd_kafka_header_add(headers, "zilla:correlation-id", -1, id, -1);
-      rd_kafka_resp_err_t err;
-      while (
-          (err = rd_kafka_producev(
-               producer, RD_KAFKA_V_TOPIC(batch.topic.c_str()), RD_KAFKA_V_KEY(id, std::strlen(id)),
-               RD_KAFKA_V_VALUE(tombstone ? nullptr : value, tombstone ? 0 : size_t(text) + 2),
-               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-               RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(producer, 10);
-      }
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_headers_destroy(headers);
-        error = std::string("produce: ") + rd_kafka_err2str(err);
-        rd_kafka_destroy(producer);
-        return false;
-      }
-    }
-    rd_kafka_poll(producer, 0);
-  }
+  return producer;
+}
+
+// Flushes and destroys `producer`. Empty when every record was delivered.
+std::string closeProducer(rd_kafka_t* producer, const std::atomic<uint64_t>& failed) {
   const rd_kafka_resp_err_t flushed = rd_kafka_flush(producer, 120000);
   rd_kafka_destroy(producer);
   if (flushed != RD_KAFKA_RESP_ERR_NO_ERROR || failed != 0) {
-    error = "preload: " + std::to_string(failed) + " records failed (" + rd_kafka_err2str(flushed) +
-            ")";
+    return std::to_string(failed.load()) + " records failed (" + rd_kafka_err2str(flushed) + ")";
+  }
+  return "";
+}
+
+}  // namespace
+
+int64_t epochNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string requestId(const RequestBatch& batch, uint64_t n) {
+  char id[128];
+  std::snprintf(id, sizeof id, "%s-%010llu", batch.id_prefix.c_str(),
+                static_cast<unsigned long long>(n));
+  return id;
+}
+
+bool preloadRequests(const std::string& bootstrap, const RequestBatch& batch, std::string& error) {
+  std::atomic<uint64_t> failed{0};
+  rd_kafka_t* producer = newProducer(bootstrap, "20", &failed, error);
+  if (producer == nullptr) {
     return false;
   }
-  return true;
+  for (uint64_t n = 0; n < batch.count; ++n) {
+    error = produceRequest(producer, batch, n);
+    if (!error.empty()) {
+      rd_kafka_destroy(producer);
+      return false;
+    }
+    rd_kafka_poll(producer, 0);
+  }
+  error = closeProducer(producer, failed);
+  if (!error.empty()) {
+    error = "preload: " + error;
+  }
+  return error.empty();
+}
+
+PacedRequests::PacedRequests(const std::string& bootstrap, RequestBatch batch, double rate)
+    : batch_(std::move(batch)),
+      sent_ns_(batch_.count, 0),
+      thread_([this, bootstrap, rate] { run(bootstrap, rate); }) {}
+
+PacedRequests::~PacedRequests() { finish(); }
+
+std::string PacedRequests::finish() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  return error_;
+}
+
+// Thread: its own.
+void PacedRequests::run(std::string bootstrap, double rate) {
+  std::atomic<uint64_t> failed{0};
+  rd_kafka_t* producer = newProducer(bootstrap, "0", &failed, error_);
+  if (producer == nullptr) {
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const double interval_ns = 1e9 / rate;
+  for (uint64_t n = 0; n < batch_.count; ++n) {
+    // Pacing, not synchronisation: request n is due at start + n / rate.
+    const auto due = start + std::chrono::nanoseconds(
+                                 static_cast<int64_t>(static_cast<double>(n) * interval_ns));
+    rd_kafka_poll(producer, 0);  // delivery reports
+    std::this_thread::sleep_until(due);
+    sent_ns_[n] = epochNs();
+    error_ = produceRequest(producer, batch_, n);
+    if (!error_.empty()) {
+      rd_kafka_destroy(producer);
+      return;
+    }
+  }
+  error_ = closeProducer(producer, failed);
 }
 
 ReplyCounter::ReplyCounter(const std::string& bootstrap, const std::string& topic, int partitions) {
@@ -190,7 +269,10 @@ void ReplyCounter::poll(std::chrono::milliseconds timeout) {
           if (std::string_view(static_cast<const char*>(status), status_size) != "0") {
             ++error_statuses_;
           }
-          answered_.emplace(static_cast<const char*>(id), id_size);
+          const auto [it, fresh] = answered_.emplace(static_cast<const char*>(id), id_size);
+          if (fresh) {
+            arrivals_.emplace(*it, timestamp);
+          }
           last_status_ms_ = std::max(last_status_ms_, timestamp);
         }
       }

@@ -6,9 +6,12 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -33,6 +36,36 @@ struct RequestBatch {
 // key and headers, null value), as grpc-kafka would. Returns once every record is acknowledged.
 bool preloadRequests(const std::string& bootstrap, const RequestBatch& batch, std::string& error);
 
+// The correlation id of request `n` of `batch`.
+std::string requestId(const RequestBatch& batch, uint64_t n);
+
+int64_t epochNs();
+
+// Writes the requests of `batch` at `rate` requests per second on a thread of its own, from the
+// moment it is constructed, noting when each one was handed to the producer (system clock, ns
+// since the epoch, the clock of record timestamps): the start of its latency. Its producer
+// lingers 0 ms, so a request leaves at once.
+class PacedRequests {
+ public:
+  PacedRequests(const std::string& bootstrap, RequestBatch batch, double rate);
+  ~PacedRequests();
+  PacedRequests(const PacedRequests&) = delete;
+  PacedRequests& operator=(const PacedRequests&) = delete;
+
+  // Waits until every request is written and acknowledged. Empty on success.
+  std::string finish();
+  // Send times by request number (ns since the epoch); read after finish().
+  const std::vector<int64_t>& sentNs() const { return sent_ns_; }
+
+ private:
+  void run(std::string bootstrap, double rate);
+
+  RequestBatch batch_;
+  std::vector<int64_t> sent_ns_;
+  std::string error_;
+  std::thread thread_;
+};
+
 // Reads a reply topic from the beginning, counting the requests answered: a status tombstone
 // (null value, header zilla:status) per correlation id.
 class ReplyCounter {
@@ -55,10 +88,15 @@ class ReplyCounter {
   // of any kind, and the latest status tombstone. 0 until seen.
   int64_t firstReplyMs() const { return first_reply_ms_; }
   int64_t lastStatusMs() const { return last_status_ms_; }
+  // The record timestamp (ms since the epoch, set by the pipeline's producer) of the first
+  // status tombstone of each correlation id: when the pipeline produced its answer. Latency
+  // measured to it leaves out how fast this reader reads, which is no part of the pipeline.
+  const std::unordered_map<std::string, int64_t>& statusTimestamps() const { return arrivals_; }
 
  private:
   rd_kafka_t* consumer_ = nullptr;
   std::unordered_set<std::string> answered_;
+  std::unordered_map<std::string, int64_t> arrivals_;
   uint64_t data_records_ = 0;
   uint64_t status_records_ = 0;
   uint64_t error_statuses_ = 0;

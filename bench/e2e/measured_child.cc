@@ -115,6 +115,7 @@ bool MeasuredChild::reap(int options) {
   usage_.system_seconds = static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6;
   usage_.cpu_seconds = usage_.user_seconds + usage_.system_seconds;
   usage_.max_rss_kb = usage.ru_maxrss;
+  usage_.context_switches = usage.ru_nvcsw + usage.ru_nivcsw;
   usage_.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return true;
 }
@@ -144,6 +145,20 @@ double MeasuredChild::cpuSecondsNow() const {
     }
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long MeasuredChild::rssKbNow() const {
+  if (pid_ <= 0 || reaped_) {
+    return -1;
+  }
+  std::ifstream file("/proc/" + std::to_string(pid_) + "/statm");
+  unsigned long long size = 0;
+  unsigned long long resident = 0;
+  if (!(file >> size >> resident)) {
+    return -1;
+  }
+  return static_cast<long>(resident * static_cast<unsigned long long>(sysconf(_SC_PAGESIZE)) /
+                           1024);
 }
 
 ChildUsage MeasuredChild::stop(int signal, std::chrono::milliseconds timeout) {

@@ -23,6 +23,9 @@ struct ChildUsage {
   double user_seconds = 0;
   double system_seconds = 0;
   long max_rss_kb = 0;
+  // Voluntary + involuntary, all threads: each is a thread that slept and was woken (or was
+  // preempted); on two shared cores they cost more CPU than most of the work around them.
+  long context_switches = 0;
   int exit_status = -1;  // exit code, or 128 + signal
 };
 
@@ -47,6 +50,8 @@ class MeasuredChild {
 
   // CPU seconds (user + system) used so far, from /proc/<pid>/stat; -1 once gone.
   double cpuSecondsNow() const;
+  // Resident set size now, from /proc/<pid>/statm; -1 once gone.
+  long rssKbNow() const;
 
   // Sends `signal` (0: none) and waits for the exit, up to `timeout`, then SIGKILL.
   ChildUsage stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(30));
