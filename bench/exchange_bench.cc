@@ -21,6 +21,7 @@
 #include "frame_floor.h"
 #include "hook_owner.h"
 #include "lean_peer.h"
+#include "support/counting_new.h"
 
 #include <zb/runtime/engine.h>
 #include <zb/runtime/plugin.h>
@@ -42,43 +43,7 @@
 
 // ---- Allocations, charged to the owner of the moment.
 
-namespace {
-
-void* allocate(size_t size, size_t alignment) {
-  ++zb::bench::t_ledger.allocations[zb::bench::t_ledger.owner];
-  return alignment > alignof(std::max_align_t)
-             ? std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment)
-             : std::malloc(size != 0 ? size : 1);
-}
-
-}  // namespace
-
-void* operator new(size_t size) {
-  if (void* p = allocate(size, 0)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size) { return operator new(size); }
-void* operator new(size_t size, std::align_val_t alignment) {
-  if (void* p = allocate(size, static_cast<size_t>(alignment))) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size, std::align_val_t alignment) {
-  return operator new(size, alignment);
-}
-void* operator new(size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return allocate(size, 0); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void zb::test::onAllocation() { ++zb::bench::t_ledger.allocations[zb::bench::t_ledger.owner]; }
 
 namespace zb::bench {
 namespace {
