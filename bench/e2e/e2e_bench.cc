@@ -247,8 +247,8 @@ class Bench {
     const bool paced = options_.rate > 0 && round > 0;
     // Paced: a few requests first (kWarmRequests, spread over the partitions), whose answers say
     // the pipeline is consuming them all and has produced to the reply topic; then the paced
-    // load starts, so no latency includes joining the group or the first produce (which the
-    // bridge pays for up to a second: see bench/README.md).
+    // load starts, so no latency includes joining the group, the first fetch or the first
+    // produce.
     RequestBatch warm = batch;
     warm.id_prefix = name + "-warm";
     warm.count = kWarmRequests;
