@@ -31,20 +31,7 @@ jobs=${FUZZ_BUILD_JOBS:-$(nproc)}
 # ---- Tools: clang-14 with its sanitizer and libFuzzer runtimes, and what the sources need.
 packages=(clang-14 libclang-rt-14-dev cmake ninja-build pkg-config flatbuffers-compiler
           libflatbuffers-dev libjsoncpp-dev libyaml-cpp-dev libvalijson-dev)
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz.sh: installing ${missing[*]}"
-  sudo_cmd=()
-  if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+"$root/scripts/install-deps.sh" "${packages[@]}"
 
 # ---- Build (a project of its own: tests/fuzz/CMakeLists.txt).
 if [ ! -f "$build/build.ninja" ]; then

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the project needs from Debian's packages, once: a second run installs nothing.
+# With arguments, installs those packages instead (scripts/fuzz.sh uses it for clang-14).
 set -euo pipefail
 
-packages=(
+packages=("$@")
+[ ${#packages[@]} -gt 0 ] || packages=(
   build-essential cmake ninja-build pkg-config git
   librdkafka-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libflatbuffers-dev flatbuffers-compiler libjsoncpp-dev libvalijson-dev libyaml-cpp-dev
