@@ -176,6 +176,11 @@ int runStart(const CommandLine& line, std::FILE* out, std::FILE* err) {
     // group, within microseconds: repeats that close to the first are the same request.
     std::chrono::steady_clock::time_point first_signal;
     StopSignals signals([&engine, &log, &line, &first_signal](int signo, int count) {
+      if (signo == SIGHUP) {
+        // Supervisors send it to ask for a reload; until reloads exist it must not stop anything.
+        log.info("SIGHUP: reloading the config is not supported yet; ignored, still running");
+        return;
+      }
       const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
       const auto now = std::chrono::steady_clock::now();
       if (count == 1) {

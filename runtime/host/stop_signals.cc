@@ -18,6 +18,7 @@ sigset_t stopSet() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -66,7 +67,8 @@ void StopSignals::watch() {
     }
     signalfd_siginfo info;
     if (read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-      on_signal_(static_cast<int>(info.ssi_signo), ++count);
+      const int signo = static_cast<int>(info.ssi_signo);
+      on_signal_(signo, signo == SIGHUP ? 0 : ++count);
     }
   }
 }

@@ -1,5 +1,5 @@
-// SIGINT and SIGTERM without async-signal-safety traps: the signals are blocked in every thread
-// and read from a signalfd by one watcher thread, which runs an ordinary callback.
+// SIGINT, SIGTERM and SIGHUP without async-signal-safety traps: the signals are blocked in every
+// thread and read from a signalfd by one watcher thread, which runs an ordinary callback.
 #pragma once
 
 #include <functional>
@@ -10,12 +10,14 @@ namespace zb::host {
 
 class StopSignals {
  public:
-  // Blocks SIGINT and SIGTERM in the calling thread; threads started afterwards inherit the mask.
+  // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread; threads started afterwards inherit
+  // the mask.
   // Call first thing in main, before any thread exists. Thread: control.
   static bool block(std::string& error);
 
   // Starts the watcher. `on_signal(signo, count)` runs on the watcher thread for each signal,
-  // count being 1 for the first one. Thread: control.
+  // count being 1 for the first stop signal (SIGINT or SIGTERM), 2 for the second...; 0 for
+  // SIGHUP, which never counts as a stop. Thread: control.
   explicit StopSignals(std::function<void(int signo, int count)> on_signal);
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;

@@ -106,6 +106,7 @@ struct Engine::Impl {
   bool closed = false;    // guarded by post_mutex: no more posts
   bool created = false;
   bool started = false;
+  bool stopped = false;  // on_binding_stop was called
   bool shut_down = false;
   bool destroying = false;  // bindings are being destroyed: no stream is routed any more
 
@@ -551,12 +552,7 @@ void Engine::run(int64_t drain_ns) {
     }
   }
   impl_->seen_stop_requests = 1;
-  for (auto& binding : impl_->bindings) {
-    if (binding->handle != nullptr && binding->api->on_binding_stop != nullptr) {
-      Impl::Scope scope(*impl_);
-      binding->api->on_binding_stop(binding->handle);
-    }
-  }
+  stop();
   const int64_t deadline = nowNs() + drain_ns;
   while (impl_->streams.size() > 0 && impl_->stopRequests() < 2 && nowNs() < deadline) {
     if (!impl_->runDue()) {
@@ -571,6 +567,19 @@ void Engine::run(int64_t drain_ns) {
   shutdown();
 }
 
+void Engine::stop() {
+  if (impl_->stopped || !impl_->started) {
+    return;
+  }
+  impl_->stopped = true;
+  for (auto& binding : impl_->bindings) {
+    if (binding->handle != nullptr && binding->api->on_binding_stop != nullptr) {
+      Impl::Scope scope(*impl_);
+      binding->api->on_binding_stop(binding->handle);
+    }
+  }
+}
+
 void Engine::requestStop() {
   std::lock_guard<std::mutex> lock(impl_->post_mutex);
   ++impl_->stop_requests;
@@ -582,15 +591,7 @@ void Engine::shutdown() {
     return;
   }
   impl_->shut_down = true;
-  if (impl_->started) {
-    for (auto& binding : impl_->bindings) {
-      if (binding->handle != nullptr && binding->api->on_binding_stop != nullptr &&
-          impl_->seen_stop_requests == 0) {
-        Impl::Scope scope(*impl_);
-        binding->api->on_binding_stop(binding->handle);
-      }
-    }
-  }
+  stop();
   // Streams still open are released first (both sides; no more frames will reach them), then
   // bindings are destroyed in reverse order of declaration; each joins its own threads, so no
   // post can arrive after its destroy returns.

@@ -102,6 +102,9 @@ class Engine {
 
   // Any thread. Ends run(); a second call makes run() return without draining.
   void requestStop();
+  // Tells every binding the host is stopping (on_binding_stop), once; run() does it when a stop
+  // is requested, a test whenever it wants. Frames and signals keep flowing afterwards.
+  void stop();
 
   // Stops and destroys every binding (on_binding_stop, on_binding_destroy). Idempotent.
   void shutdown();
