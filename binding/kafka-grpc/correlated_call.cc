@@ -57,6 +57,8 @@ void CorrelatedCall::reset(FetchStream& fetch, const Route& route, const Request
   }
   reply_metadata_.clear();
   records_.clear();
+  partition_ = -1;
+  fenced_ = false;
   grpc_ = nullptr;
   reply_.reset();
   has_slot_ = request_ended_ = end_sent_ = data_sent_ = reply_window_granted_ = false;
@@ -81,6 +83,7 @@ void CorrelatedCall::release() {
   phase_ = Phase::kFree;
   fetch_ = nullptr;
   attached_ = false;
+  fenced_ = false;
 }
 
 void CorrelatedCall::start() {
@@ -172,6 +175,9 @@ void CorrelatedCall::addRecord(const OffsetTracker::Handle& record) {
     }
     return;
   }
+  if (partition_ < 0) {
+    partition_ = record.partition;
+  }
   records_.push_back(record);
 }
 
@@ -245,6 +251,52 @@ void CorrelatedCall::abandon() {
       break;
     case Phase::kReplied:
       break;
+  }
+  server_.recycle(*this);
+}
+
+bool CorrelatedCall::leavePartition() {
+  switch (phase_) {
+    case Phase::kFree:
+      return false;
+    case Phase::kReplied:
+      // Answered, its tombstone not read yet: nothing left to do here.
+      fetch_->retire(*this);
+      server_.recycle(*this);
+      return false;
+    case Phase::kAnswering:
+      break;
+    case Phase::kConnecting:
+    case Phase::kStreaming:
+      if (request_ended_) {
+        break;
+      }
+      // Its next records go to the partition's next owner, which redoes the whole call.
+      cancel();
+      return false;
+    case Phase::kWaiting:
+    case Phase::kBackoff:
+      // Not under way at the service: the next owner makes the call.
+      cancel();
+      return false;
+  }
+  fetch_->retire(*this);
+  fenced_ = true;
+  return true;
+}
+
+void CorrelatedCall::cancel() {
+  if (phase_ == Phase::kWaiting) {
+    server_.forgetWaiting(*this);
+  }
+  closeCall(kCancelled);
+  if (has_slot_) {
+    has_slot_ = false;
+    server_.returnSlot();
+  }
+  if (attached_) {
+    fetch_->dropFor(*this);
+    fetch_->retire(*this);
   }
   server_.recycle(*this);
 }
@@ -453,6 +505,10 @@ void CorrelatedCall::done() {
   }
   if (!attached_) {
     server_.recycle(*this);
+  } else if (fenced_) {
+    FetchStream& fetch = *fetch_;
+    server_.recycle(*this);
+    fetch.onFencedCallEnded(*this);
   } else if (request_ended_) {
     fetch_->retire(*this);
     server_.recycle(*this);

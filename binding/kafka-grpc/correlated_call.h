@@ -73,6 +73,18 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   Written write(uint8_t flags, int32_t deferred, const uint8_t* data, size_t length) override;
   // The fetch stream is gone: stop, without an answer if none is under way.
   void abandon();
+  // The call's partition is being given up, or the binding stops. A call whose request is whole
+  // and already holds a slot finishes here (its answer and commit come as usual) but leaves the
+  // fetch stream's index, so a record of its id from now on opens a new call; returns true, and
+  // the fetch stream hears onFencedCallEnded once it is done. Any other call is cancelled
+  // without an answer (its records are left for the partition's next owner); returns false.
+  bool leavePartition();
+  // Its fetch stream no longer tracks its records (lost, or the partition came back): it goes on
+  // to its answer, but settles nothing.
+  void detach() { attached_ = false; }
+  // The partition of the call's first record.
+  int32_t partition() const { return partition_; }
+  bool fenced() const { return fenced_; }
 
   // ---- From the server.
   void onSlotGranted();
@@ -100,6 +112,8 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   void onPortReleased(StreamPort& port) override;
 
   void open();
+  // Cancels the call for good: no answer, its records never settled here.
+  void cancel();
   void unavailable(std::string_view message);
   void finish(int32_t status, std::string_view message);
   void closeCall(int32_t status);
@@ -121,11 +135,13 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   MetadataStore request_metadata_;
   MetadataStore reply_metadata_;
   std::vector<OffsetTracker::Handle> records_;
+  int32_t partition_ = -1;
 
   StreamPort* grpc_ = nullptr;
   ReplyProducer reply_;
 
   bool attached_ = false;  // its fetch stream still tracks its records
+  bool fenced_ = false;    // out of the fetch stream's index, finishing (leavePartition)
   bool reply_window_granted_ = false;
   bool has_slot_ = false;
   bool request_ended_ = false;

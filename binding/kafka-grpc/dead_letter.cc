@@ -118,6 +118,7 @@ void DeadLetterProducer::settleAcknowledged() {
     --writing_;
     fetch_.settle(record);
   }
+  fetch_.finishStopWhenDone();
 }
 
 void DeadLetterProducer::onPortWindow(StreamPort& port, const zb_frame_t& /*frame*/) {
@@ -172,6 +173,7 @@ void DeadLetterProducer::failed(const char* why) {
   for (const Pending& pending : lost) {
     fetch_.settle(pending.record);
   }
+  fetch_.finishStopWhenDone();
 }
 
 void DeadLetterProducer::abandon() {

@@ -44,6 +44,8 @@ class DeadLetterProducer final : public RecordSink, public PortListener {
 
   // The fetch stream is gone: its records will be delivered again.
   void abandon();
+  // No record waits for the dead-letter topic.
+  bool idle() const { return pending_.empty(); }
 
  private:
   struct Pending {

@@ -82,12 +82,25 @@ void FetchStream::open() {
   }
 }
 
-void FetchStream::stop() {
+FetchStream::Left FetchStream::stop() {
   server_.cancelTimer(reopen_timer_);
-  if (port_ != nullptr && !port_->writeClosed()) {
-    // The kafka binding answers with END on the reply; lost() then cleans up.
-    port_->doEnd();
+  if (port_ == nullptr || port_->writeClosed()) {
+    return Left{};
   }
+  // No record is taken from here on (they stay uncommitted, for the next owner); what is at
+  // the service finishes and is committed, then END (the kafka binding answers with END and
+  // lost() cleans up).
+  const Left left = leave(-1);
+  finishStopWhenDone();
+  return left;
+}
+
+void FetchStream::finishStopWhenDone() {
+  if (!server_.stopping() || port_ == nullptr || port_->writeClosed() || !fenced_.empty() ||
+      (dead_letter_ && !dead_letter_->idle())) {
+    return;
+  }
+  port_->doEnd();
 }
 
 void FetchStream::onReopenTimer() {
@@ -138,9 +151,21 @@ void FetchStream::beginRecord(const zb_frame_t& frame) {
                         server_.label().c_str(), when_.topic.c_str());
     return;
   }
+  const int32_t partition = data->partition()->partition_id();
+  const int64_t offset = data->partition()->partition_offset();
+  if (server_.stopping() || revoking(partition) || tracker_.seen(partition, offset)) {
+    // Left for the partition's next owner, or fetched again: passed to no call, not committed
+    // here, its credit returned.
+    if (tracker_.seen(partition, offset)) {
+      server_.host().logf(ZB_LOG_DEBUG, "%s: %s/%d@%lld fetched again; already taken",
+                          server_.label().c_str(), when_.topic.c_str(), partition,
+                          static_cast<long long>(offset));
+    }
+    return;
+  }
   server_.metrics().request();
   deferred_ = data->deferred();
-  record_ = tracker_.add(data->partition()->partition_id(), data->partition()->partition_offset());
+  record_ = tracker_.add(partition, offset);
 
   if (headers_.correlation_id.empty() || headers_.reply_to.empty()) {
     const char* missing = headers_.correlation_id.empty() ? "correlation-id" : "reply-to";
@@ -255,7 +280,8 @@ void FetchStream::returnCredit(int64_t credit) {
 }
 
 void FetchStream::sendWindow() {
-  if (port_ != nullptr && !port_->readClosed() && port_->readOpened() &&
+  // A stopping stream takes no more records: no more credit.
+  if (port_ != nullptr && !server_.stopping() && !port_->readClosed() && port_->readOpened() &&
       port_->in().acknowledge() != window_sent_) {
     window_sent_ = port_->in().acknowledge();
     port_->doWindow();
@@ -338,6 +364,124 @@ void FetchStream::linger(CorrelatedCall& call) {
   }
 }
 
+void FetchStream::onFencedCallEnded(CorrelatedCall& call) {
+  fenced_.erase(std::remove(fenced_.begin(), fenced_.end(), &call), fenced_.end());
+  releaseDone();
+  finishStopWhenDone();
+}
+
+void FetchStream::onPortFlush(StreamPort& port, const zb_frame_t& frame) {
+  if (&port != port_) {
+    return;
+  }
+  const zb::kafka::KafkaExtension* ext = sdk::readKafka(frame, server_.kafkaType());
+  const zb::kafka::AssignmentFlushEx* flush =
+      ext != nullptr ? ext->ex_as_AssignmentFlushEx() : nullptr;
+  if (flush == nullptr) {
+    server_.host().logf(ZB_LOG_DEBUG, "%s: FLUSH on the fetch stream of %s without an assignment",
+                        server_.label().c_str(), when_.topic.c_str());
+    return;
+  }
+  if (flush->assigned() != nullptr) {
+    for (const int32_t partition : *flush->assigned()) {
+      assigned(partition);
+    }
+  }
+  if (flush->revoked() != nullptr) {
+    for (const int32_t partition : *flush->revoked()) {
+      revoked(partition);
+    }
+  }
+  releaseDone();
+  finishStopWhenDone();
+}
+
+bool FetchStream::revoking(int32_t partition) const {
+  return std::find(revoking_.begin(), revoking_.end(), partition) != revoking_.end();
+}
+
+void FetchStream::assigned(int32_t partition) {
+  if (revoking(partition) || tracker_.knows(partition)) {
+    // Back before this stream released it (the kafka binding stopped waiting): whatever of the
+    // earlier assignment still runs finishes, but commits nothing for the new one.
+    leave(partition);
+    for (CorrelatedCall* call : fenced_) {
+      if (call->partition() == partition) {
+        call->detach();
+      }
+    }
+    fenced_.erase(std::remove_if(fenced_.begin(), fenced_.end(),
+                                 [partition](const CorrelatedCall* call) {
+                                   return call->partition() == partition;
+                                 }),
+                  fenced_.end());
+    revoking_.erase(std::remove(revoking_.begin(), revoking_.end(), partition), revoking_.end());
+  }
+  tracker_.forget(partition);
+}
+
+void FetchStream::revoked(int32_t partition) {
+  if (!revoking(partition)) {
+    revoking_.push_back(partition);
+    leave(partition);
+  }
+}
+
+FetchStream::Left FetchStream::leave(int32_t partition) {
+  Left left;
+  orphans_.clear();
+  calls_.forEach([this, partition](CorrelatedCall* call) {
+    if (partition < 0 || call->partition() == partition) {
+      orphans_.push_back(call);
+    }
+  });
+  for (CorrelatedCall* call : orphans_) {
+    const bool answered = call->phase() == CorrelatedCall::Phase::kReplied;
+    if (call->leavePartition()) {
+      fenced_.push_back(call);
+      ++left.finishing;
+    } else if (!answered) {
+      ++left.cancelled;
+    }
+  }
+  orphans_.clear();
+  // Credit of the fragments dropped with the cancelled calls goes back.
+  sendWindow();
+  return left;
+}
+
+void FetchStream::releaseDone() {
+  if (revoking_.empty() || port_ == nullptr || port_->writeClosed()) {
+    return;
+  }
+  releasing_.clear();
+  for (const int32_t partition : revoking_) {
+    const bool busy = std::any_of(fenced_.begin(), fenced_.end(), [partition](const auto* call) {
+      return call->partition() == partition;
+    });
+    if (!busy) {
+      releasing_.push_back(partition);
+    }
+  }
+  if (releasing_.empty()) {
+    return;
+  }
+  for (const int32_t partition : releasing_) {
+    revoking_.erase(std::remove(revoking_.begin(), revoking_.end(), partition), revoking_.end());
+    tracker_.forget(partition);
+  }
+  sdk::Extension ext;
+  auto lease = server_.writer();
+  {
+    flatbuffers::FlatBufferBuilder& fbb = lease->start();
+    const auto release = zb::kafka::CreateConsumerReleaseExDirect(fbb, &releasing_);
+    ext = lease->finishKafka(zb::kafka::CreateKafkaExtension(
+                                 fbb, zb::kafka::KafkaEx::ConsumerReleaseEx, release.Union()),
+                             server_.kafkaType());
+  }
+  port_->doFlush(ext);
+}
+
 void FetchStream::onPortEnd(StreamPort& port, const zb_frame_t& /*frame*/) {
   if (&port != port_) {
     return;
@@ -398,6 +542,12 @@ void FetchStream::lost(const char* why) {
   // request was still streaming are cancelled, answers under way finish.
   held_.clear();
   tracker_.clear();
+  revoking_.clear();
+  size_t unfinished = fenced_.size();
+  for (CorrelatedCall* call : fenced_) {
+    call->detach();  // it finishes, but nothing of it is committed any more
+  }
+  fenced_.clear();
   if (dead_letter_) {
     dead_letter_->abandon();
   }
@@ -415,9 +565,18 @@ void FetchStream::lost(const char* why) {
   lingering_head_ = lingering_tail_ = nullptr;
   lingering_ = 0;
   for (CorrelatedCall* call : orphans_) {
+    if (call->phase() != CorrelatedCall::Phase::kReplied) {
+      ++unfinished;
+    }
     call->abandon();
   }
   orphans_.clear();
+  if (server_.stopping() && unfinished > 0) {
+    server_.host().logf(ZB_LOG_WARN,
+                        "%s: stopped with %zu call(s) of %s unfinished (the drain timeout "
+                        "passed): cancelled; their requests will be delivered again",
+                        server_.label().c_str(), unfinished, when_.topic.c_str());
+  }
 
   if (!server_.stopping() && reopen_timer_ == 0) {
     ++attempts_;

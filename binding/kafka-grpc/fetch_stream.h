@@ -10,6 +10,13 @@
 // When the stream ends or fails it is reopened with backoff; calls whose request was still
 // streaming are cancelled (their records will be delivered again), answers under way finish.
 //
+// Partitions come and go with the consumer group (FLUSH with AssignmentFlushEx). When one is
+// revoked, or the binding stops, the calls of its records leave it (CorrelatedCall::
+// leavePartition): those not yet at the service are cancelled and left for the next owner, those
+// whose whole request is at the service finish here and are committed; then the partition is
+// released (FLUSH with ConsumerReleaseEx), and a stopping stream ENDs. A record of a partition
+// that was already delivered on this stream (fetched again) is passed to no call.
+//
 // Thread: engine.
 #pragma once
 
@@ -40,8 +47,16 @@ class FetchStream final : public PortListener {
 
   FetchStream(RemoteServer& server, const Route& route, const Condition& when, uint32_t index);
 
+  // What leaving a partition (or stopping) did to the calls of its records.
+  struct Left {
+    size_t finishing = 0;  // at the service with their whole request: they finish here
+    size_t cancelled = 0;  // not started, or their request incomplete: left for redelivery
+  };
+
   void open();
-  void stop();
+  // The binding stops: the calls leave their partitions, then the stream ENDs once those that
+  // finish here are done.
+  Left stop();
   void onReopenTimer();
 
   const Route& route() const { return route_; }
@@ -62,6 +77,10 @@ class FetchStream final : public PortListener {
   // The call is answered but its tombstone has not arrived: later records of its id are
   // absorbed by it, up to a bound on such calls.
   void linger(CorrelatedCall& call);
+  // A call that left its partition but went on (CorrelatedCall::leavePartition) is done.
+  void onFencedCallEnded(CorrelatedCall& call);
+  // A stopping stream ENDs once its fenced calls and dead letters are done (for those).
+  void finishStopWhenDone();
 
  private:
   void onPortBegin(StreamPort& port, const zb_frame_t& frame) override;
@@ -70,6 +89,17 @@ class FetchStream final : public PortListener {
   void onPortAbort(StreamPort& port, const zb_frame_t& frame) override;
   void onPortReset(StreamPort& port, const zb_frame_t& frame) override;
   void onPortReleased(StreamPort& port) override;
+  void onPortFlush(StreamPort& port, const zb_frame_t& frame) override;
+
+  // The consumer group gave this consumer `partition`: what was known of it is forgotten.
+  void assigned(int32_t partition);
+  // The consumer group takes `partition` away.
+  void revoked(int32_t partition);
+  // Every call of `partition` (of every partition when negative) leaves it.
+  Left leave(int32_t partition);
+  bool revoking(int32_t partition) const;
+  // Releases the revoked partitions whose fenced calls are all done.
+  void releaseDone();
 
   void beginRecord(const zb_frame_t& frame);
   void deliver(const zb_frame_t& frame);
@@ -105,7 +135,10 @@ class FetchStream final : public PortListener {
   CorrelatedCall* lingering_head_ = nullptr;
   CorrelatedCall* lingering_tail_ = nullptr;
   uint32_t lingering_ = 0;
-  std::vector<CorrelatedCall*> orphans_;           // scratch for lost()
+  std::vector<int32_t> revoking_;                  // revoked, not released yet
+  std::vector<CorrelatedCall*> fenced_;            // left their partition, still finishing
+  std::vector<int32_t> releasing_;                 // scratch for releaseDone()
+  std::vector<CorrelatedCall*> orphans_;           // scratch for lost() and leave()
   std::vector<OffsetTracker::Progress> progress_;  // scratch for settle()
 };
 

@@ -35,7 +35,8 @@ OffsetTracker::Handle OffsetTracker::add(int32_t partition, int64_t offset) {
   }
   const uint64_t seq = p.tail++;
   p.at(seq) = Entry{offset, 0};
-  return Handle{epoch_, partition, slot, seq};
+  p.highest = offset;
+  return Handle{epoch_, partition, slot, p.generation, seq};
 }
 
 const OffsetTracker::Partition* OffsetTracker::slotOf(int32_t id) const {
@@ -52,7 +53,8 @@ const OffsetTracker::Partition* OffsetTracker::slotOf(int32_t id) const {
 
 OffsetTracker::Partition* OffsetTracker::find(const Handle& handle) {
   if (!handle.valid() || handle.epoch != epoch_ || handle.slot >= slots_.size() ||
-      slots_[handle.slot].id != handle.partition) {
+      slots_[handle.slot].id != handle.partition ||
+      slots_[handle.slot].generation != handle.generation) {
     return nullptr;
   }
   Partition& p = slots_[handle.slot];
@@ -84,8 +86,29 @@ void OffsetTracker::clear() {
   for (Partition& p : slots_) {
     p.head = p.tail = 0;
     p.committed = -1;
+    p.highest = -1;
   }
   ++epoch_;
+}
+
+void OffsetTracker::forget(int32_t partition) {
+  if (const Partition* known = slotOf(partition)) {
+    Partition& p = slots_[static_cast<size_t>(known - slots_.data())];
+    p.head = p.tail = 0;
+    p.committed = -1;
+    p.highest = -1;
+    ++p.generation;
+  }
+}
+
+bool OffsetTracker::seen(int32_t partition, int64_t offset) const {
+  const Partition* p = slotOf(partition);
+  return p != nullptr && offset <= p->highest;
+}
+
+bool OffsetTracker::knows(int32_t partition) const {
+  const Partition* p = slotOf(partition);
+  return p != nullptr && p->highest >= 0;
 }
 
 size_t OffsetTracker::pending(int32_t partition) const {

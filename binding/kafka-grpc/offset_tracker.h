@@ -20,12 +20,14 @@ namespace zb::kafka_grpc {
 
 class OffsetTracker {
  public:
-  // A delivered record. Handles from before clear() are ignored by every call.
+  // A delivered record. Handles from before clear(), or from before forget() of their
+  // partition, are ignored by every call.
   struct Handle {
     uint32_t epoch = 0;
     int32_t partition = -1;
     uint32_t slot = 0;
-    uint64_t seq = 0;  // delivery position within the partition
+    uint32_t generation = 0;  // of the partition's slot
+    uint64_t seq = 0;         // delivery position within the partition
     bool valid() const { return partition >= 0; }
   };
 
@@ -46,6 +48,15 @@ class OffsetTracker {
 
   // Forgets every record (the fetch stream was lost); old handles become stale.
   void clear();
+  // Forgets the records of one partition (it moved to another consumer, or came back from one):
+  // its old handles become stale and its offsets start afresh.
+  void forget(int32_t partition);
+
+  // Whether a record at `offset` of `partition` was already delivered since the partition was
+  // last forgotten: a record fetched again must not be passed on twice.
+  bool seen(int32_t partition, int64_t offset) const;
+  // Whether anything of `partition` is known.
+  bool knows(int32_t partition) const;
 
   // Records tracked and not yet committed on `partition`.
   size_t pending(int32_t partition) const;
@@ -71,6 +82,8 @@ class OffsetTracker {
     uint64_t head = 0;        // seq of the oldest tracked record
     uint64_t tail = 0;        // seq the next record gets
     int64_t committed = -1;
+    int64_t highest = -1;     // offset of the last record added
+    uint32_t generation = 1;  // bumped by forget()
     Entry& at(uint64_t seq) { return ring[seq & (ring.size() - 1)]; }
   };
 

@@ -48,9 +48,16 @@ void RemoteServer::onStart() {
 void RemoteServer::onStop() {
   EntryGuard guard(*this);
   stopping_ = true;
+  FetchStream::Left left;
   for (const auto& fetch : fetches_) {
-    fetch->stop();
+    const FetchStream::Left stream = fetch->stop();
+    left.finishing += stream.finishing;
+    left.cancelled += stream.cancelled;
   }
+  host().logf(ZB_LOG_INFO,
+              "%s: stopping: takes no more records; %zu call(s) at their service finish and are "
+              "committed first, %zu not yet started are left uncommitted for redelivery",
+              label_.c_str(), left.finishing, left.cancelled);
 }
 
 void RemoteServer::onSignal(const zb_frame_t& signal) {

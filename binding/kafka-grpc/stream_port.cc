@@ -58,10 +58,14 @@ void StreamPort::onData(const zb_frame_t& frame) {
   }
 }
 
-void StreamPort::onFlush(const zb_frame_t& /*frame*/) {
-  // Nothing this binding initiates is sent FLUSH frames; the credit they take is returned.
-  if (in().consumeAll() && !readClosed()) {
+void StreamPort::onFlush(const zb_frame_t& frame) {
+  EntryGuard guard(pool_.scope());
+  // What a FLUSH says is out of band: the credit it takes (if any) is returned at once.
+  if (frame.reserved > 0 && in().consume(frame.reserved) && !readClosed()) {
     doWindow();
+  }
+  if (listener_ != nullptr) {
+    listener_->onPortFlush(*this, frame);
   }
 }
 

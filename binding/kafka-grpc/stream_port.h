@@ -24,6 +24,7 @@ class PortListener {
  public:
   virtual void onPortBegin(StreamPort& /*port*/, const zb_frame_t& /*frame*/) {}
   virtual void onPortData(StreamPort& /*port*/, const zb_frame_t& /*frame*/) {}
+  virtual void onPortFlush(StreamPort& /*port*/, const zb_frame_t& /*frame*/) {}
   virtual void onPortEnd(StreamPort& /*port*/, const zb_frame_t& /*frame*/) {}
   virtual void onPortAbort(StreamPort& /*port*/, const zb_frame_t& /*frame*/) {}
   virtual void onPortWindow(StreamPort& /*port*/, const zb_frame_t& /*frame*/) {}

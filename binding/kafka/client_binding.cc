@@ -216,10 +216,14 @@ RecordProducer* ClientBinding::producer(kx::AckMode acks, std::string& error) {
 }
 
 void ClientBinding::onSignal(const zb_frame_t& signal) {
-  if (signal.signal_id == kConsumerWake) {
+  if (signal.signal_id == kConsumerWake || signal.signal_id == kReleaseTimer) {
     const uint64_t index = signal.stream_id - 1;
     if (index < groups_.size()) {
-      groups_[index]->drain();
+      if (signal.signal_id == kReleaseTimer) {
+        groups_[index]->onReleaseTimeout();
+      } else {
+        groups_[index]->drain();
+      }
     }
   } else if (signal.signal_id == kProducerWake) {
     if (signal.stream_id < producers_.size() && producers_[signal.stream_id]) {
@@ -229,10 +233,9 @@ void ClientBinding::onSignal(const zb_frame_t& signal) {
 }
 
 void ClientBinding::onStop() {
+  // Fetch streams stay open: their initiators finish the work they hold, commit it and END them
+  // (the group is left once its last stream is gone). Only new fetch streams are refused.
   stopping_ = true;
-  for (auto& consumer : groups_) {
-    consumer->stop();
-  }
 }
 
 }  // namespace zb::kafka_binding

@@ -148,8 +148,11 @@ rd_kafka_conf_t* makeKafkaConf(const ClientOptions& options, const std::string& 
   bool ok = set("bootstrap.servers", bootstrap) && set("log.connection.close", "false");
   if (role == HandleRole::kConsumer) {
     // Defaults the user may change.
+    // Cooperative rebalances move only the partitions that must move: a partition that stays is
+    // never revoked, so its calls in flight are never disturbed by another member joining.
     ok = ok && set("auto.offset.reset", "earliest") && set("allow.auto.create.topics", "true") &&
-         set("enable.partition.eof", "false");
+         set("enable.partition.eof", "false") &&
+         set("partition.assignment.strategy", "cooperative-sticky");
   } else {
     ok = ok && set("queue.buffering.max.messages", "1000000");
   }

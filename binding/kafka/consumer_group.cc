@@ -64,8 +64,10 @@ ConsumerGroup::~ConsumerGroup() {
   }
   // What is done is committed before leaving; records still in flight are redelivered to
   // whoever gets their partitions next.
-  commit_in_flight_ = false;
-  commit();
+  if (revoking_ != nullptr) {
+    finishRevoke(false);
+  }
+  commitSync();
   closing_ = true;
   QueueWake::detach(consumer_queue_);
   metrics_.assigned(-int64_t(cursors_.size()));
@@ -75,6 +77,7 @@ ConsumerGroup::~ConsumerGroup() {
     rd_kafka_queue_destroy(cursor->queue);
   }
   cursors_.clear();
+  turns_.clear();
   for (auto& orphan : orphans_) {
     orphan->release();
   }
@@ -117,6 +120,9 @@ void ConsumerGroup::processClosedStreams() {
     streams_.erase(std::remove(streams_.begin(), streams_.end(), stream), streams_.end());
     subscription_dirty_ = true;
     for (auto& [key, cursor] : cursors_) {
+      // A closed stream holds nothing back.
+      cursor->holders.erase(std::remove(cursor->holders.begin(), cursor->holders.end(), stream),
+                            cursor->holders.end());
       HeldRecord& held = *cursor->held;
       if (held.target == stream) {
         if (held.started) {
@@ -136,7 +142,7 @@ void ConsumerGroup::processClosedStreams() {
           entry.stream = nullptr;
         }
       }
-      if (lowest >= 0) {
+      if (lowest >= 0 && !cursor->revoking) {
         cursor->rewind_to = cursor->rewind_to < 0 ? lowest : std::min(cursor->rewind_to, lowest);
         redrain_ = true;
       }
@@ -174,12 +180,23 @@ void ConsumerGroup::onProgress(FetchStream* stream, int32_t partition, int64_t o
   }
 }
 
-void ConsumerGroup::stop() {
-  const std::vector<FetchStream*> streams = streams_;
-  for (FetchStream* stream : streams) {
-    if (stream->live()) {
-      stream->finish();
+void ConsumerGroup::onRelease(FetchStream* stream, const std::vector<int32_t>& partitions) {
+  for (const int32_t partition : partitions) {
+    if (PartitionCursor* cursor = this->cursor(stream->topic(), partition)) {
+      cursor->holders.erase(std::remove(cursor->holders.begin(), cursor->holders.end(), stream),
+                            cursor->holders.end());
     }
+  }
+  if (revoking_ != nullptr && revokeReleased()) {
+    drain();  // finishes the revoke once out of its loops
+  }
+}
+
+void ConsumerGroup::onReleaseTimeout() {
+  release_timer_ = 0;
+  if (revoking_ != nullptr) {
+    release_timed_out_ = true;
+    drain();
   }
 }
 
@@ -232,19 +249,21 @@ void ConsumerGroup::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       self->host().logf(ZB_LOG_WARN, "%s: rebalance error: %s", self->name().c_str(),
                         rd_kafka_err2str(err));
     }
-    self->revoke(partitions);
-    if (cooperative) {
-      logError(self->host(), "incremental unassign", rd_kafka_incremental_unassign(rk, partitions));
-    } else {
-      rd_kafka_assign(rk, nullptr);
-    }
+    // Lost partitions (the group moved on without us) are gone already: nothing to wait for.
+    const bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
+    self->revoke(partitions, cooperative, lost);
   }
   self->redrain_ = true;
 }
 
 void ConsumerGroup::assign(rd_kafka_topic_partition_list_t* partitions) {
+  host().logf(ZB_LOG_INFO, "%s: rebalance: %d partition(s) assigned", name().c_str(),
+              partitions->cnt);
   for (int i = 0; i < partitions->cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    if (cursor(tp.topic, tp.partition) != nullptr) {
+      continue;  // still held from an earlier round (a revoke that never completed)
+    }
     auto cursor = std::make_unique<PartitionCursor>();
     cursor->topic = tp.topic;
     cursor->partition = tp.partition;
@@ -261,35 +280,132 @@ void ConsumerGroup::assign(rd_kafka_topic_partition_list_t* partitions) {
     metrics_.assigned(1);
     cursors_[{cursor->topic, cursor->partition}] = std::move(cursor);
   }
+  rebuildTurns();
+  notifyStreams(partitions, true);
 }
 
-void ConsumerGroup::revoke(rd_kafka_topic_partition_list_t* partitions) {
-  if (partitions == nullptr) {
+void ConsumerGroup::revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative,
+                           bool lost) {
+  if (revoking_ != nullptr) {
+    finishRevoke(false);  // librdkafka moved on: whatever was still held goes now
+  }
+  host().logf(ZB_LOG_INFO, "%s: rebalance: %d partition(s) revoked%s", name().c_str(),
+              partitions != nullptr ? partitions->cnt : 0, lost ? " (lost)" : "");
+  revoking_ = partitions != nullptr ? rd_kafka_topic_partition_list_copy(partitions)
+                                    : rd_kafka_topic_partition_list_new(0);
+  revoking_cooperative_ = cooperative;
+  revoke_started_ns_ = host().nowNs();
+  release_timed_out_ = false;
+  for (int i = 0; i < revoking_->cnt; ++i) {
+    PartitionCursor* cursor =
+        this->cursor(revoking_->elems[i].topic, revoking_->elems[i].partition);
+    if (cursor == nullptr) {
+      continue;
+    }
+    cursor->revoking = true;
+    cursor->rewind_to = -1;
+    if (cursor->held->message != nullptr && !cursor->held->started) {
+      cursor->held->release();  // not begun: its next owner delivers it
+    }
+  }
+  if (lost) {
+    // Commits would be refused: the records are the next owner's now.
+    for (int i = 0; i < revoking_->cnt; ++i) {
+      if (PartitionCursor* cursor =
+              this->cursor(revoking_->elems[i].topic, revoking_->elems[i].partition)) {
+        cursor->outstanding.clear();
+        cursor->next = -1;
+      }
+    }
+  }
+  if (!closing_ && !lost) {
+    notifyStreams(revoking_, false);
+  }
+  if (closing_ || lost || revokeReleased()) {
+    finishRevoke(false);
     return;
   }
-  if (!closing_) {
-    // Commit what is done before the partitions move (best effort: the commit may lose the
-    // race with the rebalance, then the new owner redelivers a little more).
-    rd_kafka_topic_partition_list_t* offsets = nullptr;
+  release_timer_ = host().signalAt(revoke_started_ns_ + kReleaseTimeoutNs, wake_id_, kReleaseTimer);
+}
+
+void ConsumerGroup::notifyStreams(const rd_kafka_topic_partition_list_t* partitions,
+                                  bool assigned) {
+  // Streams can close (and be forgotten) while being told: work on a copy of the list.
+  const std::vector<FetchStream*> streams = streams_;
+  std::vector<int32_t> ids;
+  for (FetchStream* stream : streams) {
+    if (!stream->live()) {
+      continue;
+    }
+    ids.clear();
     for (int i = 0; i < partitions->cnt; ++i) {
-      PartitionCursor* cursor =
-          this->cursor(partitions->elems[i].topic, partitions->elems[i].partition);
-      if (cursor == nullptr) {
-        continue;
+      if (stream->topic() == partitions->elems[i].topic) {
+        ids.push_back(partitions->elems[i].partition);
       }
-      const int64_t target = cursor->commitTarget();
-      if (target >= 0 && target > cursor->committed) {
-        if (offsets == nullptr) {
-          offsets = rd_kafka_topic_partition_list_new(partitions->cnt);
+    }
+    if (ids.empty()) {
+      continue;
+    }
+    if (!assigned) {
+      for (const int32_t id : ids) {
+        if (PartitionCursor* cursor = this->cursor(stream->topic(), id)) {
+          cursor->holders.push_back(stream);
         }
-        rd_kafka_topic_partition_list_add(offsets, cursor->topic.c_str(), cursor->partition)
-            ->offset = target;
       }
     }
-    if (offsets != nullptr) {
-      rd_kafka_commit(rk_, offsets, 1);
-      rd_kafka_topic_partition_list_destroy(offsets);
+    stream->notifyAssignment(assigned ? ids : std::vector<int32_t>{},
+                             assigned ? std::vector<int32_t>{} : ids);
+  }
+}
+
+bool ConsumerGroup::revokeReleased() const {
+  for (int i = 0; i < revoking_->cnt; ++i) {
+    const auto it = cursors_.find({revoking_->elems[i].topic, revoking_->elems[i].partition});
+    if (it != cursors_.end() && !it->second->holders.empty()) {
+      return false;
     }
+  }
+  return true;
+}
+
+void ConsumerGroup::finishRevoke(bool timed_out) {
+  rd_kafka_topic_partition_list_t* partitions = revoking_;
+  revoking_ = nullptr;
+  if (release_timer_ != 0) {
+    host().signalCancel(release_timer_);
+    release_timer_ = 0;
+  }
+  release_timed_out_ = false;
+  // Commit what is done before the partitions move, and wait for it: the next owner starts
+  // from it.
+  rd_kafka_topic_partition_list_t* offsets = nullptr;
+  size_t unreleased = 0;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    PartitionCursor* cursor =
+        this->cursor(partitions->elems[i].topic, partitions->elems[i].partition);
+    if (cursor == nullptr) {
+      continue;
+    }
+    unreleased += cursor->holders.size();
+    const int64_t target = cursor->commitTarget();
+    if (!closing_ && target >= 0 && target > cursor->confirmed) {
+      if (offsets == nullptr) {
+        offsets = rd_kafka_topic_partition_list_new(partitions->cnt);
+      }
+      rd_kafka_topic_partition_list_add(offsets, cursor->topic.c_str(), cursor->partition)->offset =
+          target;
+    }
+  }
+  if (offsets != nullptr) {
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets, 0);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      metrics_.commitFailed();
+      host().logf(ZB_LOG_WARN, "%s: commit of revoked partitions: %s", name().c_str(),
+                  rd_kafka_err2str(err));
+    } else {
+      metrics_.committed();
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
   }
   for (int i = 0; i < partitions->cnt; ++i) {
     const auto it = cursors_.find({partitions->elems[i].topic, partitions->elems[i].partition});
@@ -302,6 +418,24 @@ void ConsumerGroup::revoke(rd_kafka_topic_partition_list_t* partitions) {
     cursors_.erase(it);
     metrics_.assigned(-1);
   }
+  rebuildTurns();
+  const int64_t waited_ms = (host().nowNs() - revoke_started_ns_) / 1'000'000;
+  if (timed_out) {
+    host().logf(ZB_LOG_WARN,
+                "%s: %d partition(s) given up after waiting %lld ms for %zu stream(s) to "
+                "release them; work still under way on them may be done again by their next owner",
+                name().c_str(), partitions->cnt, static_cast<long long>(waited_ms), unreleased);
+  } else if (partitions->cnt > 0) {
+    host().logf(ZB_LOG_INFO, "%s: %d partition(s) released after %lld ms", name().c_str(),
+                partitions->cnt, static_cast<long long>(waited_ms));
+  }
+  if (revoking_cooperative_) {
+    logError(host(), "incremental unassign", rd_kafka_incremental_unassign(rk_, partitions));
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+  rd_kafka_topic_partition_list_destroy(partitions);
+  redrain_ = true;
 }
 
 void ConsumerGroup::dropCursor(PartitionCursor& cursor) {
@@ -317,6 +451,16 @@ void ConsumerGroup::dropCursor(PartitionCursor& cursor) {
   QueueWake::detach(cursor.queue);
   rd_kafka_queue_destroy(cursor.queue);
   cursor.queue = nullptr;
+}
+
+void ConsumerGroup::rebuildTurns() {
+  turns_.clear();
+  for (auto& [key, cursor] : cursors_) {
+    turns_.push_back(cursor.get());
+  }
+  if (turn_ >= turns_.size()) {
+    turn_ = 0;
+  }
 }
 
 // ---- Draining
@@ -335,13 +479,12 @@ void ConsumerGroup::drain() {
     serveEvents();
     processClosedStreams();
     pumpOrphans();
-    for (auto& [key, cursor] : cursors_) {
-      if (!pump(*cursor, budget)) {
-        exhausted = true;
-        break;
-      }
-    }
+    exhausted = pumpInTurns(budget);
     processClosedStreams();
+    // Cursors are only dropped out here, never under the loops above.
+    if (revoking_ != nullptr && (release_timed_out_ || revokeReleased())) {
+      finishRevoke(release_timed_out_);
+    }
   } while (redrain_ && !exhausted && !failed_);
   commit();
   updateSubscription();
@@ -349,6 +492,30 @@ void ConsumerGroup::drain() {
   if (exhausted || redrain_) {
     wake_->postAgain();  // more to do: continue after the engine's other work
   }
+}
+
+bool ConsumerGroup::pumpInTurns(int& budget) {
+  // One record per partition per turn; the round ends when every partition in a row had nothing
+  // it could deliver.
+  size_t idle = 0;
+  while (!turns_.empty() && idle < turns_.size()) {
+    if (turn_ >= turns_.size()) {
+      turn_ = 0;
+    }
+    PartitionCursor& cursor = *turns_[turn_];
+    turn_ = (turn_ + 1) % turns_.size();
+    switch (pump(cursor, budget)) {
+      case Pump::kDelivered:
+        idle = 0;
+        break;
+      case Pump::kIdle:
+        ++idle;
+        break;
+      case Pump::kBudget:
+        return true;
+    }
+  }
+  return false;
 }
 
 void ConsumerGroup::serveEvents() {
@@ -382,7 +549,8 @@ void ConsumerGroup::serveEvents() {
   }
 }
 
-FetchStream* ConsumerGroup::route(const std::string& topic, const rd_kafka_message_t& record) {
+FetchStream* ConsumerGroup::route(const std::string& topic, const rd_kafka_message_t& record,
+                                  std::string_view& reason) {
   const rd_kafka_headers_t* headers = nullptr;
   bool parsed = false;
   for (FetchStream* stream : streams_) {
@@ -396,26 +564,56 @@ FetchStream* ConsumerGroup::route(const std::string& topic, const rd_kafka_messa
       }
       parsed = true;
     }
-    if (stream->filter().matches(record, headers)) {
+    const std::string_view mismatch = stream->filter().mismatch(record, headers);
+    if (mismatch.empty()) {
       return stream;
     }
+    reason = mismatch;
   }
   return nullptr;
 }
 
-bool ConsumerGroup::pump(PartitionCursor& cursor, int& budget) {
+void ConsumerGroup::skipped(const PartitionCursor& cursor, const rd_kafka_message_t& record,
+                            std::string_view reason) {
+  metrics_.skipped(cursor.topic, reason);
+  // Common when several groups share a topic: one line per topic and reason every 10 s at most.
+  std::string key = cursor.topic;
+  key.push_back('\0');
+  key.append(reason);
+  SkipLog& log = skip_log_[key];
+  const int64_t now = host().nowNs();
+  if (log.logged_ns != 0 && now - log.logged_ns < 10'000'000'000) {
+    ++log.unlogged;
+    return;
+  }
+  host().logf(ZB_LOG_INFO,
+              "%s: %s[%d]@%lld skipped, no stream takes it (%.*s does not match); committed "
+              "unanswered here, a consumer of another group may serve it (%llu more skipped "
+              "like it since the last line)",
+              name().c_str(), cursor.topic.c_str(), cursor.partition,
+              static_cast<long long>(record.offset), static_cast<int>(reason.size()), reason.data(),
+              static_cast<unsigned long long>(log.unlogged));
+  log.logged_ns = now;
+  log.unlogged = 0;
+}
+
+ConsumerGroup::Pump ConsumerGroup::pump(PartitionCursor& cursor, int& budget) {
   HeldRecord& held = *cursor.held;
   while (true) {
-    if (cursor.rewind_to >= 0 && !(held.message != nullptr && held.started)) {
+    const bool half_sent = held.message != nullptr && held.started;
+    if (cursor.revoking && !half_sent) {
+      return Pump::kIdle;  // only the rest of a record already begun goes out
+    }
+    if (cursor.rewind_to >= 0 && !half_sent) {
       rewind(cursor);
     }
     if (held.message == nullptr) {
       if (budget <= 0) {
-        return false;
+        return Pump::kBudget;
       }
       held.message = rd_kafka_consume_queue(cursor.queue, 0);
       if (held.message == nullptr) {
-        return true;
+        return Pump::kIdle;
       }
       --budget;
       if (held.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -437,36 +635,35 @@ bool ConsumerGroup::pump(PartitionCursor& cursor, int& budget) {
           streams_.begin(), streams_.end(),
           [&](FetchStream* stream) { return stream->live() && stream->topic() == cursor.topic; });
       if (!topic_wanted) {
-        return true;  // no stream takes this topic now: hold the record, commit nothing
+        return Pump::kIdle;  // no stream takes this topic now: hold the record, commit nothing
       }
-      held.target = route(cursor.topic, *held.message);
+      std::string_view reason;
+      held.target = route(cursor.topic, *held.message, reason);
       if (held.target == nullptr) {
         // No stream wants it: done, committed once every record before it is done.
         cursor.next = held.message->offset + 1;
-        metrics_.skipped();
+        skipped(cursor, *held.message, reason);
         held.release();
         continue;
       }
     }
     FetchStream* target = held.target;
     if (!target->live()) {
-      return true;  // closed during delivery: processClosedStreams() sorts it out
+      return Pump::kIdle;  // closed during delivery: processClosedStreams() sorts it out
     }
     if (!held.started) {
       if (!target->canStart(held)) {
-        return true;
+        return Pump::kIdle;
       }
       cursor.outstanding.push_back({held.message->offset, target, false});
       cursor.next = held.message->offset + 1;
       metrics_.fetched();
     }
     if (!target->deliver(held)) {
-      return true;
+      return Pump::kIdle;
     }
     held.release();
-    if (cursors_.size() > 1 || !orphans_.empty()) {
-      redrain_ = true;  // the stream is free again: a record of another partition may wait for it
-    }
+    return Pump::kDelivered;
   }
 }
 
@@ -483,7 +680,7 @@ void ConsumerGroup::pumpOrphans() {
 }
 
 void ConsumerGroup::rewind(PartitionCursor& cursor) {
-  const int64_t offset = cursor.rewind_to;
+  const int64_t offset = cursor.rewindTarget();
   cursor.rewind_to = -1;
   cursor.held->release();
   while (!cursor.outstanding.empty() && cursor.outstanding.back().offset >= offset) {
@@ -532,6 +729,31 @@ void ConsumerGroup::commit() {
   } else {
     commit_in_flight_ = true;
     metrics_.committed();
+  }
+  rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+void ConsumerGroup::commitSync() {
+  if (failed_ || rk_ == nullptr) {
+    return;
+  }
+  rd_kafka_topic_partition_list_t* offsets = nullptr;
+  for (auto& [key, cursor] : cursors_) {
+    const int64_t target = cursor->commitTarget();
+    if (target >= 0 && target > cursor->confirmed) {
+      if (offsets == nullptr) {
+        offsets = rd_kafka_topic_partition_list_new(int(cursors_.size()));
+      }
+      rd_kafka_topic_partition_list_add(offsets, cursor->topic.c_str(), cursor->partition)->offset =
+          target;
+    }
+  }
+  if (offsets == nullptr) {
+    return;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets, 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    host().logf(ZB_LOG_WARN, "%s: final commit: %s", name().c_str(), rd_kafka_err2str(err));
   }
   rd_kafka_topic_partition_list_destroy(offsets);
 }

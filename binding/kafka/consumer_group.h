@@ -3,8 +3,14 @@
 // its topic whose filters match, and commits offsets as the streams report progress.
 //
 // Records wait in librdkafka's per-partition queues (split from the consumer queue) until the
-// stream they go to has credit, so back-pressure reaches the fetcher; librdkafka's threads only
-// post a wake-up; every call below runs on the engine thread.
+// stream they go to has credit, so back-pressure reaches the fetcher; the partitions take turns,
+// one record each, so a backlog on one never holds back another. librdkafka's threads only post a
+// wake-up; every call below runs on the engine thread.
+//
+// Rebalances are cooperative by default. The streams of a topic are told which partitions they
+// gain and lose (FLUSH with AssignmentFlushEx); a revoked partition is given up only once each of
+// them has released it (ConsumerReleaseEx), after its last progress, or after kReleaseTimeout:
+// work started on it is finished and committed here, not repeated by the next owner.
 #pragma once
 
 #include "config.h"
@@ -14,10 +20,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,9 +50,20 @@ struct PartitionCursor {
   int64_t committed = -1;  // last offset a commit was sent for
   int64_t confirmed = -1;  // last offset the broker confirmed
   int64_t rewind_to = -1;  // pending seek back, after a stream closed with records in flight
+  // Revoked: no record of it starts any more; the streams that must release it first.
+  bool revoking = false;
+  std::vector<FetchStream*> holders;
 
   // The offset up to which every record is done: the first outstanding one, else `next`.
   int64_t commitTarget() const { return outstanding.empty() ? next : outstanding.front().offset; }
+  // Where a seek back to `rewind_to` must go so that no record is skipped: never beyond the first
+  // record not yet routed (`next`, or the held record when none was routed yet).
+  int64_t rewindTarget() const {
+    if (next >= 0) {
+      return std::min(rewind_to, next);
+    }
+    return held->message != nullptr ? std::min(rewind_to, held->message->offset) : rewind_to;
+  }
 };
 
 class ConsumerGroup final : public KafkaHandle {
@@ -67,14 +87,19 @@ class ConsumerGroup final : public KafkaHandle {
   void forget(FetchStream* stream);
   // The stream reports progress: every record it got from `partition` below `offset` is done.
   void onProgress(FetchStream* stream, int32_t partition, int64_t offset);
+  // The stream is done with these revoked partitions of its topic.
+  void onRelease(FetchStream* stream, const std::vector<int32_t>& partitions);
+  // A revoke waited kReleaseTimeoutNs for its streams: the partitions go now.
+  void onReleaseTimeout();
   // Serves librdkafka events and delivers what the streams' windows allow. Re-entrant calls
   // (from a stream's hook during delivery) are folded into the running one.
   void drain();
-  // The binding stops: END every stream's reply.
-  void stop();
 
   // Test and diagnostics: the partitions currently assigned.
   size_t assignedPartitions() const { return cursors_.size(); }
+
+  // How long a revoke waits for the streams to release its partitions.
+  static constexpr int64_t kReleaseTimeoutNs = 30'000'000'000;
 
  protected:
   void onClientError(rd_kafka_resp_err_t err, const char* reason) override;
@@ -89,18 +114,40 @@ class ConsumerGroup final : public KafkaHandle {
                        rd_kafka_topic_partition_list_t* offsets, void* opaque);
 
   void assign(rd_kafka_topic_partition_list_t* partitions);
-  void revoke(rd_kafka_topic_partition_list_t* partitions);
+  // Starts giving `partitions` up: at once when nothing holds them (or `lost`, or closing),
+  // else once every stream of their topics has released them.
+  void revoke(rd_kafka_topic_partition_list_t* partitions, bool cooperative, bool lost);
+  // Tells the live streams of each topic in `partitions` what they gained or lose; the streams
+  // told of a revoked partition become its holders.
+  void notifyStreams(const rd_kafka_topic_partition_list_t* partitions, bool assigned);
+  // Whether the pending revoke's partitions are released by every stream that held them.
+  bool revokeReleased() const;
+  // Commits what is done on the revoking partitions, drops them and tells librdkafka.
+  void finishRevoke(bool timed_out);
   void dropCursor(PartitionCursor& cursor);
+  void rebuildTurns();
   PartitionCursor* cursor(const std::string& topic, int32_t partition);
 
   void serveEvents();
-  // Delivers from one partition; returns false when the budget ran out.
-  bool pump(PartitionCursor& cursor, int& budget);
+  enum class Pump { kDelivered, kIdle, kBudget };
+  // Delivers at most one record of one partition (or the rest of a half-sent one).
+  Pump pump(PartitionCursor& cursor, int& budget);
+  // Gives every partition a turn, one record each, until none can deliver; returns true when the
+  // budget ran out.
+  bool pumpInTurns(int& budget);
   void pumpOrphans();
-  FetchStream* route(const std::string& topic, const rd_kafka_message_t& record);
+  // The first live stream of `topic` whose filter takes `record`; nullptr with `reason` (what
+  // the last stream of the topic did not match) when none does.
+  FetchStream* route(const std::string& topic, const rd_kafka_message_t& record,
+                     std::string_view& reason);
+  // A record no stream takes: counted by topic and reason, logged at most every few seconds.
+  void skipped(const PartitionCursor& cursor, const rd_kafka_message_t& record,
+               std::string_view reason);
   void rewind(PartitionCursor& cursor);
   void processClosedStreams();
   void commit();
+  // Commits what is done and waits for the broker's answer (leaving, or giving partitions up).
+  void commitSync();
   void updateSubscription();
   void fail(rd_kafka_resp_err_t err, const char* reason);
 
@@ -117,6 +164,23 @@ class ConsumerGroup final : public KafkaHandle {
   // Half-sent records of revoked partitions, finished so their streams see whole records.
   std::vector<std::unique_ptr<HeldRecord>> orphans_;
   std::vector<std::string> subscription_;
+  // The partitions in turn order, and whose turn is next.
+  std::vector<PartitionCursor*> turns_;
+  size_t turn_ = 0;
+
+  // The revoke waiting for its streams' releases (a copy of librdkafka's list, for the unassign).
+  rd_kafka_topic_partition_list_t* revoking_ = nullptr;
+  bool revoking_cooperative_ = false;
+  int64_t revoke_started_ns_ = 0;
+  uint64_t release_timer_ = 0;
+  bool release_timed_out_ = false;
+
+  // Skipped records: the last time each topic and reason was logged, and how many since.
+  struct SkipLog {
+    int64_t logged_ns = 0;
+    uint64_t unlogged = 0;
+  };
+  std::map<std::string, SkipLog, std::less<>> skip_log_;
 
   bool draining_ = false;
   bool redrain_ = false;

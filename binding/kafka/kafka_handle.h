@@ -17,6 +17,7 @@ namespace zb::kafka_binding {
 enum WakeSignal : int32_t {
   kConsumerWake = 1,
   kProducerWake = 2,
+  kReleaseTimer = 3,  // a consumer group stops waiting for its streams to release a revoke
 };
 
 // Posts one SIGNAL when a librdkafka queue turns non-empty, and no more until the engine has

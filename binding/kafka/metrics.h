@@ -1,7 +1,9 @@
 // The binding's metrics, registered once per binding with the host.
 //
 //   kafka.fetch.records          counter  records delivered to fetch streams
-//   kafka.fetch.skipped          counter  records no stream wanted (committed by the binding)
+//   kafka.fetch.skipped{topic,reason}  counter  records no stream wanted (committed by the
+//   binding),
+//                                               by the filter condition they failed
 //   kafka.partitions.assigned    gauge    partitions assigned to the binding's consumers
 //   kafka.commits                counter  offset commits sent
 //   kafka.commit.errors          counter  offset commits Kafka refused
@@ -12,8 +14,12 @@
 #pragma once
 
 #include <zb/sdk/binding.hpp>
+#include <zb/sdk/labels.hpp>
 
+#include <functional>
+#include <map>
 #include <string>
+#include <string_view>
 
 namespace zb::kafka_binding {
 
@@ -21,9 +27,10 @@ class ClientMetrics {
  public:
   void declare(const sdk::Host& host, const std::string& binding) {
     host_ = host;
-    const std::string label = "binding=\"" + binding + "\"";
+    label_.clear();
+    sdk::appendLabel(label_, "binding", binding);
+    const std::string& label = label_;
     fetched_ = host.metric(ZB_METRIC_COUNTER, "kafka.fetch.records", label.c_str());
-    skipped_ = host.metric(ZB_METRIC_COUNTER, "kafka.fetch.skipped", label.c_str());
     assigned_ = host.metric(ZB_METRIC_GAUGE, "kafka.partitions.assigned", label.c_str());
     commits_ = host.metric(ZB_METRIC_COUNTER, "kafka.commits", label.c_str());
     commit_errors_ = host.metric(ZB_METRIC_COUNTER, "kafka.commit.errors", label.c_str());
@@ -32,7 +39,23 @@ class ClientMetrics {
   }
 
   void fetched() { add(fetched_, 1); }
-  void skipped() { add(skipped_, 1); }
+  // Topics and reasons come from the config (subscriptions and filter conditions): bounded.
+  void skipped(std::string_view topic, std::string_view reason) {
+    std::string key(topic);
+    key.push_back('\0');
+    key.append(reason);
+    auto found = skipped_.find(key);
+    if (found == skipped_.end()) {
+      std::string labels = label_;
+      sdk::appendLabel(labels, "topic", topic);
+      sdk::appendLabel(labels, "reason", reason);
+      found = skipped_
+                  .emplace(std::move(key),
+                           host_.metric(ZB_METRIC_COUNTER, "kafka.fetch.skipped", labels.c_str()))
+                  .first;
+    }
+    add(found->second, 1);
+  }
   void assigned(int64_t delta) { add(assigned_, delta); }
   void committed() { add(commits_, 1); }
   void commitFailed() { add(commit_errors_, 1); }
@@ -47,8 +70,9 @@ class ClientMetrics {
   }
 
   sdk::Host host_;
+  std::string label_;  // binding="..."
   uint32_t fetched_ = 0;
-  uint32_t skipped_ = 0;
+  std::map<std::string, uint32_t, std::less<>> skipped_;
   uint32_t assigned_ = 0;
   uint32_t commits_ = 0;
   uint32_t commit_errors_ = 0;

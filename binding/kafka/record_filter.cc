@@ -32,6 +32,7 @@ bool RecordFilter::compile(const Filters* filters, std::string& error) {
         Condition condition;
         if (const auto* key = entry->condition_as_KeyCondition()) {
           condition.key = true;
+          condition.label = "key";
           condition.null_value = key->value() == nullptr;
           condition.value = copyBytes(key->value());
         } else if (const auto* header = entry->condition_as_HeaderCondition()) {
@@ -40,6 +41,7 @@ bool RecordFilter::compile(const Filters* filters, std::string& error) {
             return false;
           }
           condition.name = copyBytes(header->name());
+          condition.label = "header " + condition.name;
           condition.null_value = header->value() == nullptr;
           condition.value = copyBytes(header->value());
           needs_headers_ = true;
@@ -83,24 +85,22 @@ bool RecordFilter::matches(const Condition& condition, const rd_kafka_message_t&
   return false;
 }
 
-bool RecordFilter::matches(const rd_kafka_message_t& record,
-                           const rd_kafka_headers_t* headers) const {
-  if (filters_.empty()) {
-    return true;
-  }
+std::string_view RecordFilter::mismatch(const rd_kafka_message_t& record,
+                                        const rd_kafka_headers_t* headers) const {
+  std::string_view failed;
   for (const Conjunction& conjunction : filters_) {
-    bool all = true;
+    failed = {};
     for (const Condition& condition : conjunction) {
       if (!matches(condition, record, headers)) {
-        all = false;
+        failed = condition.label;
         break;
       }
     }
-    if (all) {
-      return true;
+    if (failed.empty()) {
+      return {};
     }
   }
-  return false;
+  return failed;
 }
 
 }  // namespace zb::kafka_binding

@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace zb::kafka_binding {
@@ -23,7 +24,13 @@ class RecordFilter {
   bool needsHeaders() const { return needs_headers_; }
 
   // `headers` may be nullptr when the record has none.
-  bool matches(const rd_kafka_message_t& record, const rd_kafka_headers_t* headers) const;
+  bool matches(const rd_kafka_message_t& record, const rd_kafka_headers_t* headers) const {
+    return mismatch(record, headers).empty();
+  }
+  // Empty when the record matches; otherwise the condition it failed ("key" or "header <name>";
+  // of the last filter, when there are several).
+  std::string_view mismatch(const rd_kafka_message_t& record,
+                            const rd_kafka_headers_t* headers) const;
 
  private:
   struct Condition {
@@ -31,6 +38,7 @@ class RecordFilter {
     std::string name;  // header name
     std::string value;
     bool null_value = false;  // the key (or header value) must be null
+    std::string label;        // what a record that fails it is skipped for
   };
   using Conjunction = std::vector<Condition>;
 

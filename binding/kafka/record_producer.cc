@@ -2,6 +2,10 @@
 
 #include "stream_produce.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace zb::kafka_binding {
 
 namespace kx = ::zb::kafka;
@@ -19,12 +23,17 @@ std::unique_ptr<RecordProducer> RecordProducer::create(
                                                               : "all";
   std::unique_ptr<RecordProducer> producer(new RecordProducer(
       host, std::string("kafka producer (acks=") + acks_value + ")", acks, wake_id, metrics));
-  rd_kafka_conf_t* conf = makeKafkaConf(
-      options, bootstrap, HandleRole::kProducer,
-      {{"client.id", client_id},
-       {"acks", acks_value},
-       {"enable.idempotence", acks == kx::AckMode::IN_SYNC_REPLICAS ? "true" : "false"}},
-      error);
+  const bool idempotent = acks == kx::AckMode::IN_SYNC_REPLICAS;
+  std::vector<std::pair<std::string, std::string>> settings = {
+      {"client.id", client_id},
+      {"acks", acks_value},
+      {"enable.idempotence", idempotent ? "true" : "false"}};
+  if (!idempotent) {
+    // Without idempotence a retried batch can land after a later one, and a call's status
+    // tombstone before its reply records. One request in flight per broker keeps the order.
+    settings.emplace_back("max.in.flight.requests.per.connection", "1");
+  }
+  rd_kafka_conf_t* conf = makeKafkaConf(options, bootstrap, HandleRole::kProducer, settings, error);
   if (conf == nullptr) {
     return nullptr;
   }

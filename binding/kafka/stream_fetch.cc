@@ -37,9 +37,18 @@ void FetchStream::onWindow(const zb_frame_t&) {
 
 void FetchStream::onFlush(const zb_frame_t& frame) {
   const kx::KafkaExtension* ext = sdk::readKafka(frame, kafka_type_);
+  if (const kx::ConsumerReleaseEx* release =
+          ext != nullptr ? ext->ex_as_ConsumerReleaseEx() : nullptr) {
+    if (live() && release->partitions() != nullptr) {
+      released_.assign(release->partitions()->begin(), release->partitions()->end());
+      group_.onRelease(this, released_);
+    }
+    return;
+  }
   const kx::ConsumerFlushEx* flush = ext != nullptr ? ext->ex_as_ConsumerFlushEx() : nullptr;
   if (flush == nullptr || flush->progress() == nullptr) {
-    host().log(ZB_LOG_WARN, "kafka fetch: FLUSH without ConsumerFlushEx progress; ignored");
+    host().log(ZB_LOG_WARN,
+               "kafka fetch: FLUSH without ConsumerFlushEx progress or ConsumerReleaseEx; ignored");
     return;
   }
   if (live()) {
@@ -175,9 +184,13 @@ void FetchStream::terminate(rd_kafka_resp_err_t err, const char* message) {
   close();
 }
 
-void FetchStream::finish() {
-  doEnd();
-  close();
+void FetchStream::notifyAssignment(const std::vector<int32_t>& assigned,
+                                   const std::vector<int32_t>& revoked) {
+  sdk::ExtensionWriter writer(128);
+  flatbuffers::FlatBufferBuilder& fbb = writer.start();
+  const auto flush = kx::CreateAssignmentFlushExDirect(fbb, &assigned, &revoked);
+  doFlush(writer.finishKafka(
+      kx::CreateKafkaExtension(fbb, kx::KafkaEx::AssignmentFlushEx, flush.Union()), kafka_type_));
 }
 
 void FetchStream::close() {

@@ -1,5 +1,7 @@
 // The acceptor side of a merged FETCH_ONLY stream: one topic's records, filtered, delivered as
-// DATA fragments within the initiator's window; FLUSH frames carry its commit progress.
+// DATA fragments within the initiator's window. FLUSH frames from the initiator carry its commit
+// progress and the revoked partitions it releases; FLUSH frames to it say which partitions the
+// consumer group assigned and revokes.
 #pragma once
 
 #include "record_filter.h"
@@ -53,7 +55,8 @@ class FetchStream final : public sdk::Stream {
   bool deliver(HeldRecord& record);
   // The consumer failed or the binding stops: ABORT (or END) the reply and stop taking records.
   void terminate(rd_kafka_resp_err_t err, const char* message);
-  void finish();
+  // FLUSH with AssignmentFlushEx: partitions of the topic gained and being taken away.
+  void notifyAssignment(const std::vector<int32_t>& assigned, const std::vector<int32_t>& revoked);
 
   void onRelease() override;
 
@@ -78,7 +81,8 @@ class FetchStream final : public sdk::Stream {
   std::unordered_set<sdk::Stream*>& registry_;
   sdk::ExtensionWriter writer_;
   std::vector<flatbuffers::Offset<::zb::kafka::Header>> header_offsets_;
-  HeldRecord* active_ = nullptr;  // the record whose fragments are going out
+  std::vector<int32_t> released_;  // scratch for a ConsumerReleaseEx
+  HeldRecord* active_ = nullptr;   // the record whose fragments are going out
   bool attached_ = false;
   bool gone_ = false;
 };

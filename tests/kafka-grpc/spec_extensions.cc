@@ -31,6 +31,8 @@ const std::map<std::string, std::vector<std::pair<std::string, std::string>>>& k
         {"key", "null"},
         {"headers", "[]"}}},
       {"ConsumerFlushEx", {{"progress", "null"}}},
+      {"AssignmentFlushEx", {{"assigned", "[]"}, {"revoked", "[]"}}},
+      {"ConsumerReleaseEx", {{"partitions", "[]"}}},
       {"ResetEx", {{"error", "0"}, {"message", "null"}}},
       {"BeginEx",
        {{"scheme", "null"},
@@ -55,6 +57,15 @@ Value offsetValue(const zb::kafka::Offset* offset) {
   return offset != nullptr ? Value::pair(Value::integer(offset->partition_id()),
                                          Value::integer(offset->partition_offset()))
                            : Value::null();
+}
+Value intsValue(const flatbuffers::Vector<int32_t>* ints) {
+  Value list = Value::list({});
+  if (ints != nullptr) {
+    for (const int32_t i : *ints) {
+      list.items.push_back(Value::integer(i));
+    }
+  }
+  return list;
 }
 Value headersValue(const flatbuffers::Vector<Offset<zb::kafka::Header>>* headers) {
   Value list = Value::list({});
@@ -138,6 +149,15 @@ DecodedExtension decodeKafka(const zb::kafka::KafkaExtension& ext) {
       set(out, "error", Value::integer(ext.ex_as_ResetEx()->error()));
       set(out, "message", textValue(ext.ex_as_ResetEx()->message()));
       break;
+    case zb::kafka::KafkaEx::AssignmentFlushEx:
+      out.kind = "AssignmentFlushEx";
+      set(out, "assigned", intsValue(ext.ex_as_AssignmentFlushEx()->assigned()));
+      set(out, "revoked", intsValue(ext.ex_as_AssignmentFlushEx()->revoked()));
+      break;
+    case zb::kafka::KafkaEx::ConsumerReleaseEx:
+      out.kind = "ConsumerReleaseEx";
+      set(out, "partitions", intsValue(ext.ex_as_ConsumerReleaseEx()->partitions()));
+      break;
     default:
       out.kind = "KafkaExtension(empty)";
   }
@@ -198,6 +218,16 @@ Offset<flatbuffers::Vector<uint8_t>> bytesOrNull(FlatBufferBuilder& fbb, const V
 Offset<flatbuffers::String> stringOrNull(FlatBufferBuilder& fbb, const Value* v) {
   return isString(v) ? fbb.CreateString(v->text) : 0;
 }
+std::vector<int32_t> intsOf(const Value* v) {
+  std::vector<int32_t> ints;
+  if (v != nullptr) {
+    for (const Value& item : v->items) {
+      ints.push_back(static_cast<int32_t>(item.number));
+    }
+  }
+  return ints;
+}
+
 int64_t intOr(const Value* v, int64_t fallback) {
   return v != nullptr && v->kind == Value::Kind::kInt ? v->number : fallback;
 }
@@ -381,6 +411,15 @@ bool encodeExtension(const std::string& kind, const std::vector<Field>& fields,
     const bool has = offsetOf(field(fields, "progress"), progress);
     kafka(zb::kafka::KafkaEx::ConsumerFlushEx,
           zb::kafka::CreateConsumerFlushEx(fbb, has ? &progress : nullptr).Union());
+  } else if (kind == "AssignmentFlushEx") {
+    const std::vector<int32_t> assigned = intsOf(field(fields, "assigned"));
+    const std::vector<int32_t> revoked = intsOf(field(fields, "revoked"));
+    kafka(zb::kafka::KafkaEx::AssignmentFlushEx,
+          zb::kafka::CreateAssignmentFlushExDirect(fbb, &assigned, &revoked).Union());
+  } else if (kind == "ConsumerReleaseEx") {
+    const std::vector<int32_t> partitions = intsOf(field(fields, "partitions"));
+    kafka(zb::kafka::KafkaEx::ConsumerReleaseEx,
+          zb::kafka::CreateConsumerReleaseExDirect(fbb, &partitions).Union());
   } else if (kind == "ResetEx") {
     const auto message = stringOrNull(fbb, field(fields, "message"));
     kafka(zb::kafka::KafkaEx::ResetEx,

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -86,8 +87,8 @@ class Executor {
  public:
   enum class Result { kProgress, kBlocked, kDone, kFailed };
 
-  Executor(Script script, Peer& peer, std::set<std::string>& barriers)
-      : script_(std::move(script)), peer_(peer), barriers_(barriers) {}
+  Executor(Script script, Peer& peer, std::set<std::string>& barriers, std::function<void()> stop)
+      : script_(std::move(script)), peer_(peer), barriers_(barriers), stop_(std::move(stop)) {}
 
   Result advance() {
     if (pc_ >= script_.steps.size()) {
@@ -115,6 +116,10 @@ class Executor {
         break;
       case Step::Op::kExpect:
         result = expect(step);
+        break;
+      case Step::Op::kStop:
+        stop_();
+        result = Result::kProgress;
         break;
     }
     if (result == Result::kProgress && !partial_) {
@@ -520,6 +525,7 @@ class Executor {
   Script script_;
   Peer& peer_;
   std::set<std::string>& barriers_;
+  std::function<void()> stop_;
   size_t pc_ = 0;
   bool partial_ = false;
   std::optional<std::string> message_;
@@ -667,8 +673,9 @@ ScenarioResult runScenario(const std::string& dir, int64_t timeout_ns) {
         result.failure = error;
         return result;
       }
-      executors.push_back(
-          std::make_unique<Executor>(std::move(*script), side[0] == 'k' ? kafka : grpc, barriers));
+      executors.push_back(std::make_unique<Executor>(std::move(*script),
+                                                     side[0] == 'k' ? kafka : grpc, barriers,
+                                                     [&engine] { engine.stop(); }));
     }
 
     std::string failure;

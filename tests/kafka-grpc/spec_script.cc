@@ -487,6 +487,11 @@ std::optional<Script> loadScript(const std::string& path, std::string& error) {
       script.steps.push_back(std::move(step));
       continue;
     }
+    if (words[0] == "stop" && words.size() == 1) {
+      step.op = Step::Op::kStop;
+      script.steps.push_back(std::move(step));
+      continue;
+    }
     if (words[0] == "await" || words[0] == "notify") {
       if (words.size() != 2) {
         error = where() + words[0] + " NAME";

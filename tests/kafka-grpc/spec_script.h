@@ -52,7 +52,7 @@ struct Field {
 };
 
 struct Step {
-  enum class Op { kAccept, kRead, kWrite, kAwait, kNotify, kExpect };
+  enum class Op { kAccept, kRead, kWrite, kAwait, kNotify, kExpect, kStop };
   int line = 0;
   std::string text;  // the line as written, for messages
   Op op = Op::kRead;
@@ -73,8 +73,8 @@ struct Script {
 
 // Reads a script file. Lines: "# comment", "set NAME value" (later "$NAME" is replaced by the
 // value), "accept ALIAS [window=N] [padding=N] [ack=auto|manual]", "await NAME",
-// "notify NAME", "expect [ALIAS] name=value...", "ALIAS: read|write FRAME [ExtKind field=value...]
-// [flags=...] [payload=...]".
+// "notify NAME", "expect [ALIAS] name=value...", "stop" (the host stops the bindings), "ALIAS:
+// read|write FRAME [ExtKind field=value...] [flags=...] [payload=...]".
 // A line ending in '\' continues on the next.
 std::optional<Script> loadScript(const std::string& path, std::string& error);
 

@@ -44,6 +44,10 @@ const std::vector<std::string> kCovered = {
     "stray.tombstone",
     "reply.abort.without.status",
     "reply.topic.without.padding",
+    "stop.drains.calls.in.flight",
+    "partition.revoked.in.flight",
+    "record.fetched.again",
+    "partition.reassigned.before.release",
 };
 
 ScenarioResult run(const std::string& name) {
@@ -189,6 +193,29 @@ TEST_CASE("reply.abort.without.status") {
 }
 
 TEST_CASE("reply.topic.without.padding") { run("reply.topic.without.padding"); }
+
+TEST_CASE("stop.drains.calls.in.flight") {
+  const ScenarioResult result = run("stop.drains.calls.in.flight");
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.in_flight")) == 0);
+  CHECK(result.log.find("1 call(s) at their service finish") != std::string::npos);
+}
+
+TEST_CASE("partition.revoked.in.flight") {
+  const ScenarioResult result = run("partition.revoked.in.flight");
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 2);
+  CHECK(result.metrics.value(binding("kafka_grpc.in_flight")) == 0);
+}
+
+TEST_CASE("record.fetched.again") {
+  const ScenarioResult result = run("record.fetched.again");
+  CHECK(result.metrics.value(binding("kafka_grpc.requests")) == 4);
+}
+
+TEST_CASE("partition.reassigned.before.release") {
+  const ScenarioResult result = run("partition.reassigned.before.release");
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 2);
+}
 
 TEST_CASE("every scenario folder has a test case") {
   for (const std::string& name : scenarioNames(kRoot)) {

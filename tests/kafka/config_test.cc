@@ -1,5 +1,6 @@
 // The binding's options, its published schema, and BEGINs it refuses: no broker needed.
 #include "config.h"
+#include "consumer_group.h"
 #include "harness.h"
 
 #include <doctest/doctest.h>
@@ -121,6 +122,44 @@ TEST_CASE("options: SASL becomes librdkafka settings, and the binding's own sett
   CHECK(get("auto.offset.reset") == "largest");  // "latest": a default the user may change
   CHECK(get("group.id") == "g");
   rd_kafka_conf_destroy(conf);
+}
+
+TEST_CASE("options: consumers rebalance cooperatively unless the user picks an assignor") {
+  std::string error;
+  auto assignor = [&](const char* json) {
+    const auto options = ClientOptions::parse(json, error);
+    REQUIRE_MESSAGE(options, error);
+    rd_kafka_conf_t* conf = kafka_binding::makeKafkaConf(
+        *options, "a:1", kafka_binding::HandleRole::kConsumer, {{"group.id", "g"}}, error);
+    REQUIRE_MESSAGE(conf != nullptr, error);
+    char value[256];
+    size_t size = sizeof value;
+    REQUIRE(rd_kafka_conf_get(conf, "partition.assignment.strategy", value, &size) ==
+            RD_KAFKA_CONF_OK);
+    rd_kafka_conf_destroy(conf);
+    return std::string(value);
+  };
+  CHECK(assignor(R"({"servers": ["a:1"]})") == "cooperative-sticky");
+  CHECK(assignor(R"({"servers": ["a:1"],
+      "properties": {"partition.assignment.strategy": "range,roundrobin"}})") ==
+        "range,roundrobin");
+}
+
+TEST_CASE("a rewind never seeks past a record not yet delivered") {
+  kafka_binding::PartitionCursor cursor;
+  rd_kafka_message_t held{};
+  held.offset = 10;
+  // A record fetched before the partition's queue was split asks for a seek to 12 while the
+  // record at 10 waits for credit: seeking to 12 would skip 10 and 11.
+  cursor.held->message = &held;
+  cursor.rewind_to = 12;
+  CHECK(cursor.rewindTarget() == 10);
+  // Once records were routed, `next` is the first one not routed.
+  cursor.next = 11;
+  CHECK(cursor.rewindTarget() == 11);
+  cursor.rewind_to = 4;  // records a closed stream did not finish
+  CHECK(cursor.rewindTarget() == 4);
+  cursor.held->message = nullptr;
 }
 
 TEST_CASE("the binding publishes schema.json as its config schema") {

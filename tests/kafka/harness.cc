@@ -107,6 +107,31 @@ void FetchClient::commit(int32_t partition, int64_t offset) {
       kx::CreateKafkaExtension(fbb, kx::KafkaEx::ConsumerFlushEx, flush.Union()), kafka_type_));
 }
 
+void FetchClient::release(const std::vector<int32_t>& partitions) {
+  flatbuffers::FlatBufferBuilder& fbb = writer_.start();
+  const auto release = kx::CreateConsumerReleaseExDirect(fbb, &partitions);
+  log_.releases.insert(log_.releases.end(), partitions.begin(), partitions.end());
+  doFlush(writer_.finishKafka(
+      kx::CreateKafkaExtension(fbb, kx::KafkaEx::ConsumerReleaseEx, release.Union()), kafka_type_));
+}
+
+void FetchClient::onFlush(const zb_frame_t& frame) {
+  const kx::KafkaExtension* ext = sdk::readKafka(frame, kafka_type_);
+  const kx::AssignmentFlushEx* flush = ext != nullptr ? ext->ex_as_AssignmentFlushEx() : nullptr;
+  REQUIRE_MESSAGE(flush != nullptr, "FLUSH on a fetch stream without AssignmentFlushEx");
+  std::vector<int32_t> revoked;
+  if (flush->assigned() != nullptr) {
+    log_.assigned.insert(log_.assigned.end(), flush->assigned()->begin(), flush->assigned()->end());
+  }
+  if (flush->revoked() != nullptr) {
+    revoked.assign(flush->revoked()->begin(), flush->revoked()->end());
+    log_.revoked.insert(log_.revoked.end(), revoked.begin(), revoked.end());
+  }
+  if (!revoked.empty() && !hold_releases_) {
+    release(revoked);
+  }
+}
+
 void FetchClient::holdCredit(bool hold) {
   hold_ = hold;
   if (!hold && in().consumeAll()) {

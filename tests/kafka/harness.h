@@ -60,6 +60,11 @@ struct FetchLog {
   int32_t error = 0;  // ResetEx.error of an ABORT or RESET
   std::string message;
   bool released = false;
+  // What the AssignmentFlushEx frames said, in order.
+  std::vector<int32_t> assigned;
+  std::vector<int32_t> revoked;
+  // Revoked partitions released (ConsumerReleaseEx), in order.
+  std::vector<int32_t> releases;
 };
 
 class FetchClient : public sdk::Stream {
@@ -72,10 +77,15 @@ class FetchClient : public sdk::Stream {
   void finish() { doEnd(); }
   // Stop or resume returning credit for received bytes.
   void holdCredit(bool hold);
+  // FLUSH with ConsumerReleaseEx: done with these revoked partitions.
+  void release(const std::vector<int32_t>& partitions);
+  // Whether a revoke is answered with a release at once (the default), or left to release().
+  void holdReleases(bool hold) { hold_releases_ = hold; }
 
  protected:
   void onBegin(const zb_frame_t& frame) override;
   void onData(const zb_frame_t& frame) override;
+  void onFlush(const zb_frame_t& frame) override;
   void onEnd(const zb_frame_t& frame) override;
   void onAbort(const zb_frame_t& frame) override;
   void onReset(const zb_frame_t& frame) override;
@@ -91,6 +101,7 @@ class FetchClient : public sdk::Stream {
   bool partial_null_ = false;
   bool partial_open_ = false;
   bool hold_ = false;
+  bool hold_releases_ = false;
 };
 
 struct ProduceLog {

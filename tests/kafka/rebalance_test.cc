@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -151,6 +152,73 @@ TEST_CASE(
   second_commits.run();
   CHECK(runAll(
       {&first, &second}, [&] { return offsets.get(topic, moved) == 5; }, 20000));
+}
+
+TEST_CASE(
+    "rebalance (cooperative, the default): the partition that stays is untouched; the one that "
+    "moves waits for its stream's release and goes with what the stream committed") {
+  const std::string bootstrap = brokerFromEnv();
+  REQUIRE_MESSAGE(!bootstrap.empty(), "needs ZB_KAFKA_BOOTSTRAP");
+  const std::string topic = uniqueName("rebalance-release");
+  const std::string group = uniqueName("group");
+  createTopic(bootstrap, topic, 2);
+  produceBatch(bootstrap, topic, 0);
+  const std::string options = R"({"servers": [")" + bootstrap +
+                              R"("], "properties": {"heartbeat.interval.ms": "250",
+                                 "session.timeout.ms": "6000"}})";
+
+  Harness first(options);
+  REQUIRE_MESSAGE(first.created(), first.error());
+  FetchLog first_log;
+  FetchClient* first_stream = first.fetch({topic, group}, first_log);
+  first_stream->holdReleases(true);
+  REQUIRE(runAll(
+      {&first}, [&] { return first_log.records.size() == 10; }, 30000));
+  CHECK(first_log.assigned.size() == 2);
+
+  Harness second(options);
+  REQUIRE_MESSAGE(second.created(), second.error());
+  FetchLog second_log;
+  Committer second_commits{second.fetch({topic, group}, second_log), second_log};
+  REQUIRE(runAll(
+      {&first, &second}, [&] { return !first_log.revoked.empty(); }, 30000));
+  REQUIRE(first_log.revoked.size() == 1);  // cooperative: only the partition that moves
+  const int32_t moved = first_log.revoked[0];
+  const int32_t stays = 1 - moved;
+  CAPTURE(moved);
+
+  // Not released: the partition stays with the first engine, whatever the group wants.
+  runAll(
+      {&first, &second}, [] { return false; }, 1500);
+  CHECK(second.log().find("assigned " + topic + "[" + std::to_string(moved) + "]").empty());
+  CHECK(second_log.records.empty());
+
+  // The first engine finished three of the moved partition's records: they are committed before
+  // the partition goes, and its next owner starts after them.
+  first_stream->commit(moved, 3);
+  first_stream->release({moved});
+  REQUIRE(runAll(
+      {&first, &second}, [&] { return second_log.records.size() == 2; }, 30000));
+  for (const Record& record : second_log.records) {
+    CHECK(record.partition == moved);
+    CHECK(record.offset >= 3);
+  }
+  CommittedOffsets offsets(bootstrap, group);
+  CHECK(offsets.get(topic, moved) == 3);
+
+  // The partition that stayed was never revoked or fetched again: its records reach no one else.
+  produceBatch(bootstrap, topic, 10);
+  REQUIRE(runAll(
+      {&first, &second},
+      [&] {
+        second_commits.run();
+        return first_log.records.size() == 15 && second_log.records.size() == 7;
+      },
+      30000));
+  CHECK(std::count(first_log.revoked.begin(), first_log.revoked.end(), stays) == 0);
+  for (const Record& record : second_log.records) {
+    CHECK(record.partition == moved);
+  }
 }
 
 }  // namespace
