@@ -96,6 +96,17 @@ void describeHeaders(const flatbuffers::Vector<Offset<kafka::Header>>* headers, 
 // read (see partitions): such an extension is not rebuilt.
 // A union's type may be set while its value is absent: the verifier accepts that, so readers
 // (and this one) get nullptr from ex_as_*().
+void describeInts(const char* name, const flatbuffers::Vector<int32_t>* ints, Description& d) {
+  if (ints == nullptr) {
+    return;
+  }
+  d.open(name);
+  for (const int32_t i : *ints) {
+    d.field("int", i);
+  }
+  d.close();
+}
+
 bool describe(const kafka::KafkaExtension& ext, Description& d) {
   d.field("ex_type", static_cast<int64_t>(ext.ex_type()));
   if (ext.ex_type() != kafka::KafkaEx::NONE && ext.ex() == nullptr) {
@@ -181,6 +192,13 @@ bool describe(const kafka::KafkaExtension& ext, Description& d) {
       d.field("error", ext.ex_as_ResetEx()->error());
       d.bytes("message", ext.ex_as_ResetEx()->message());
       return true;
+    case kafka::KafkaEx::AssignmentFlushEx:
+      describeInts("assigned", ext.ex_as_AssignmentFlushEx()->assigned(), d);
+      describeInts("revoked", ext.ex_as_AssignmentFlushEx()->revoked(), d);
+      return true;
+    case kafka::KafkaEx::ConsumerReleaseEx:
+      describeInts("partitions", ext.ex_as_ConsumerReleaseEx()->partitions(), d);
+      return true;
   }
   return false;
 }
@@ -231,6 +249,11 @@ Offset<flatbuffers::Vector<uint8_t>> bytesOf(FlatBufferBuilder& fbb, const T* va
     return 0;
   }
   return fbb.CreateVector(reinterpret_cast<const uint8_t*>(value->data()), value->size());
+}
+
+Offset<flatbuffers::Vector<int32_t>> intsOf(FlatBufferBuilder& fbb,
+                                            const flatbuffers::Vector<int32_t>* value) {
+  return value != nullptr ? fbb.CreateVector(value->data(), value->size()) : 0;
 }
 
 Offset<flatbuffers::String> textOf(FlatBufferBuilder& fbb, const flatbuffers::String* value) {
@@ -318,6 +341,18 @@ Offset<kafka::KafkaExtension> rebuild(FlatBufferBuilder& fbb, const kafka::Kafka
     case kafka::KafkaEx::ResetEx:
       value = kafka::CreateResetEx(fbb, ext.ex_as_ResetEx()->error(),
                                    textOf(fbb, ext.ex_as_ResetEx()->message()))
+                  .Union();
+      break;
+    case kafka::KafkaEx::AssignmentFlushEx: {
+      const kafka::AssignmentFlushEx* flush = ext.ex_as_AssignmentFlushEx();
+      value = kafka::CreateAssignmentFlushEx(fbb, intsOf(fbb, flush->assigned()),
+                                             intsOf(fbb, flush->revoked()))
+                  .Union();
+      break;
+    }
+    case kafka::KafkaEx::ConsumerReleaseEx:
+      value = kafka::CreateConsumerReleaseEx(
+                  fbb, intsOf(fbb, ext.ex_as_ConsumerReleaseEx()->partitions()))
                   .Union();
       break;
   }

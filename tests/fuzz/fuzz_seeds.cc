@@ -107,6 +107,14 @@ void extensionSeeds() {
   kafkaSeed("kafka-reset", fbb, kafka::KafkaEx::ResetEx,
             kafka::CreateResetEx(fbb, 3, fbb.CreateString("UNKNOWN_TOPIC_OR_PART")).Union());
   {
+    const std::vector<int32_t> assigned = {0, 2};
+    const std::vector<int32_t> revoked = {1};
+    kafkaSeed("kafka-assignment-flush", fbb, kafka::KafkaEx::AssignmentFlushEx,
+              kafka::CreateAssignmentFlushExDirect(fbb, &assigned, &revoked).Union());
+    kafkaSeed("kafka-consumer-release", fbb, kafka::KafkaEx::ConsumerReleaseEx,
+              kafka::CreateConsumerReleaseExDirect(fbb, &revoked).Union());
+  }
+  {
     std::vector<flatbuffers::Offset<grpc::Metadata>> metadata;
     metadata.push_back(grpc::CreateMetadata(
         fbb, grpc::MetadataType::TEXT, bytesIn(fbb, "idempotency-key"), bytesIn(fbb, "59410e57")));
