@@ -184,6 +184,8 @@ bool parseOptions(const Json::Value& json, Options& options, std::string& error)
   }
   if (!readDuration(json, "deadline", at, options.deadline_ns, error) ||
       !readInteger(json, "max-in-flight", at, 1, 1000000, options.max_in_flight, error) ||
+      !readInteger(json, "max-metadata-size", at, 1024, 16777216, options.max_metadata_size,
+                   error) ||
       !readString(json, "dead-letter-topic", at, options.dead_letter_topic, error)) {
     return false;
   }

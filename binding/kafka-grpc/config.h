@@ -44,6 +44,9 @@ struct Options {
   int64_t deadline_ns = 0;  // 0: none
   uint32_t max_in_flight = 64;
   std::string dead_letter_topic;  // empty: none
+  // The largest HTTP/2 header list a call may send (see RequestHeaders::headerListSize): gRPC's
+  // own default limit, above which a peer drops the whole connection, every call on it included.
+  uint32_t max_metadata_size = 8192;
 };
 
 // One `when` of a route: the fetch stream it opens and the filter it asks the kafka binding for.

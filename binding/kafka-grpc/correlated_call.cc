@@ -412,7 +412,6 @@ void CorrelatedCall::finish(int32_t status, std::string_view message) {
   status_ = status;
   server_.cancelTimer(retry_timer_);
   server_.cancelTimer(deadline_timer_);
-  server_.metrics().answered(status, server_.now() - started_ns_);
   closeCall(status == kDeadlineExceeded ? kDeadlineExceeded : kCancelled);
   if (attached_) {
     fetch_->dropFor(*this);
@@ -463,7 +462,36 @@ void CorrelatedCall::onReplyCredit() {
   }
 }
 
-void CorrelatedCall::onReplyDurable() { done(); }
+void CorrelatedCall::onReplyDurable() {
+  // Counted once the answer is in Kafka, with the status it carries.
+  server_.metrics().answered(reply_.status(), server_.now() - started_ns_);
+  done();
+}
+
+void CorrelatedCall::stopCall() {
+  if (phase_ >= Phase::kAnswering) {
+    return;
+  }
+  if (phase_ == Phase::kWaiting) {
+    server_.forgetWaiting(*this);
+  }
+  phase_ = Phase::kAnswering;
+  server_.cancelTimer(retry_timer_);
+  server_.cancelTimer(deadline_timer_);
+  closeCall(kCancelled);
+  if (attached_) {
+    fetch_->dropFor(*this);
+  }
+}
+
+void CorrelatedCall::onReplyRefused(std::string_view why) {
+  server_.metrics().error(ErrorReason::kReplyRefused);
+  server_.host().logf(
+      ZB_LOG_WARN, "%s: reply to %s for %.*s refused: %.*s; answered with its status alone",
+      server_.label().c_str(), reply_to_.c_str(), static_cast<int>(correlation_id_.size()),
+      correlation_id_.data(), static_cast<int>(why.size()), why.data());
+  stopCall();
+}
 
 void CorrelatedCall::onReplyFailed(std::string_view why) {
   // While the host stops it closes every stream: not a loss to report, and no commit follows
@@ -475,18 +503,7 @@ void CorrelatedCall::onReplyFailed(std::string_view why) {
                         static_cast<int>(correlation_id_.size()), correlation_id_.data(),
                         static_cast<int>(why.size()), why.data());
   }
-  if (phase_ < Phase::kAnswering) {
-    if (phase_ == Phase::kWaiting) {
-      server_.forgetWaiting(*this);
-    }
-    phase_ = Phase::kAnswering;
-    server_.cancelTimer(retry_timer_);
-    server_.cancelTimer(deadline_timer_);
-    closeCall(kCancelled);
-    if (attached_) {
-      fetch_->dropFor(*this);
-    }
-  }
+  stopCall();
   done();
 }
 

@@ -93,6 +93,8 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   // ---- From the reply producer.
   void onReplyCredit();
   void onReplyDurable();
+  // The reply topic refused the answer: the call stops; its status alone is written instead.
+  void onReplyRefused(std::string_view why);
   void onReplyFailed(std::string_view why);
   const MetadataStore& replyMetadata() const { return reply_metadata_; }
 
@@ -117,6 +119,8 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   void unavailable(std::string_view message);
   void finish(int32_t status, std::string_view message);
   void closeCall(int32_t status);
+  // The answer is decided without the service (it is cancelled if still running).
+  void stopCall();
   void trySendEnd();
   void settleRecords();
   void done();

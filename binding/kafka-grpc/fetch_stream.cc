@@ -222,6 +222,13 @@ void FetchStream::beginRecord(const zb_frame_t& frame) {
     message.append(headers_.bad_base64->name);
     message.append("-bin is not base64");
     fresh.reject(3, message);
+  } else if (const size_t size = headers_.headerListSize(route_.authority);
+             size > server_.options().max_metadata_size) {
+    // Sent, it would make the service's gRPC drop the connection that other calls share.
+    server_.metrics().error(ErrorReason::kBadRequest);
+    fresh.reject(8, "the request's metadata and method take " + std::to_string(size) +
+                        " bytes of headers, more than max-metadata-size (" +
+                        std::to_string(server_.options().max_metadata_size) + "): not sent");
   } else {
     fresh.start();
   }

@@ -2,7 +2,7 @@
 //
 //   kafka_grpc.requests          counter    request records received
 //   kafka_grpc.replies           counter    reply records produced (response messages)
-//   kafka_grpc.calls{status}     counter    calls answered, by final gRPC status (0..16)
+//   kafka_grpc.calls{status}     counter    answers durable in Kafka, by the status they carry
 //   kafka_grpc.errors{reason}    counter    records or calls that went wrong, by reason
 //   kafka_grpc.retries           counter    call attempts after the first
 //   kafka_grpc.in_flight         gauge      calls holding a slot of max-in-flight
@@ -23,7 +23,8 @@ enum class ErrorReason : uint8_t {
   kUnanswerable,  // no correlation id or no reply-to
   kBadRequest,    // missing service or method, bad base64 metadata
   kBadFrame,      // a frame without the extension it needs
-  kReplyFailed,   // the reply topic refused or lost the reply
+  kReplyRefused,  // the reply topic refused the reply: answered with its status alone
+  kReplyFailed,   // the reply topic refused or lost the answer: the requester got none
   kFetchLost,     // the fetch stream ended or failed
   kCancelled,     // a call cancelled because its fetch stream was lost
   kCount

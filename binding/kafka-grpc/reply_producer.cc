@@ -10,11 +10,20 @@ namespace {
 
 const uint8_t kEmpty[1] = {0};
 
+// gRPC status codes of an answer whose reply the topic refused.
+constexpr int32_t kResourceExhausted = 8;
+constexpr int32_t kInternal = 13;
+
+// Kafka's error codes (as librdkafka reports them) for a record larger than the topic or the
+// producer takes: MSG_SIZE_TOO_LARGE and RECORD_LIST_TOO_LARGE.
+constexpr int32_t kMessageTooLarge = 10;
+constexpr int32_t kRecordListTooLarge = 18;
+
 }  // namespace
 
 void ReplyProducer::reset() {
   port_ = nullptr;
-  status_pending_ = status_written_ = done_ = false;
+  status_pending_ = status_written_ = done_ = replaced_ = false;
   status_ = 0;
   message_.clear();
   status_end_ = 0;
@@ -147,26 +156,30 @@ void ReplyProducer::onPortEnd(StreamPort& port, const zb_frame_t& /*frame*/) {
   }
 }
 
-void ReplyProducer::onPortAbort(StreamPort& port, const zb_frame_t& /*frame*/) {
+void ReplyProducer::onPortAbort(StreamPort& port, const zb_frame_t& frame) {
   if (&port == port_) {
-    failed("the reply stream was aborted");
+    const int32_t error = readRefusal(frame, "the reply stream was aborted");
+    failed(reason_, error);
   }
 }
 
 void ReplyProducer::onPortReset(StreamPort& port, const zb_frame_t& frame) {
-  if (&port != port_) {
-    return;
+  if (&port == port_) {
+    const int32_t error = readRefusal(frame, "the reply stream was reset");
+    failed(reason_, error);
   }
-  RemoteServer& server = call_.server();
-  const zb::kafka::KafkaExtension* ext = sdk::readKafka(frame, server.kafkaType());
+}
+
+int32_t ReplyProducer::readRefusal(const zb_frame_t& frame, const char* fallback) {
+  const zb::kafka::KafkaExtension* ext = sdk::readKafka(frame, call_.server().kafkaType());
   const zb::kafka::ResetEx* reset = ext != nullptr ? ext->ex_as_ResetEx() : nullptr;
-  if (reset != nullptr && reset->message() != nullptr) {
-    reason_.assign("the reply topic refused the record: ");
-    reason_.append(sdk::textOf(reset->message()));
-    failed(reason_);
-  } else {
-    failed("the reply stream was reset");
+  if (reset == nullptr || reset->message() == nullptr) {
+    reason_.assign(fallback);
+    return reset != nullptr ? reset->error() : 0;
   }
+  reason_.assign("the reply topic refused the record: ");
+  reason_.append(sdk::textOf(reset->message()));
+  return reset->error();
 }
 
 void ReplyProducer::onPortReleased(StreamPort& port) {
@@ -193,17 +206,31 @@ void ReplyProducer::durable() {
   call_.onReplyDurable();
 }
 
-void ReplyProducer::failed(std::string_view why) {
+void ReplyProducer::failed(std::string_view why, int32_t error) {
   if (done_) {
     return;
   }
-  done_ = true;
   status_pending_ = false;
   if (port_ != nullptr) {
     StreamPort* port = port_;
     port_ = nullptr;
     port->cancel();
   }
+  if (!replaced_ && !call_.server().stopping()) {
+    // The requester gets the status alone, on a fresh stream.
+    replaced_ = true;
+    const bool too_large = error == kMessageTooLarge || error == kRecordListTooLarge;
+    std::string message(why);
+    if (too_large) {
+      message.insert(0, "the reply is larger than the reply topic takes: ");
+    }
+    call_.onReplyRefused(why);
+    status_written_ = false;
+    status_end_ = 0;
+    writeStatus(too_large ? kResourceExhausted : kInternal, message);
+    return;
+  }
+  done_ = true;
   call_.onReplyFailed(why);
 }
 

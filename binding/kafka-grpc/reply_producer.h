@@ -6,6 +6,10 @@
 // so the service can send no faster than Kafka accepts. The answer is durable once the produce
 // window acknowledges the status tombstone (or the kafka binding ENDs the stream).
 //
+// When the reply topic refuses the answer (a record too large for it, or any other refusal), the
+// requester still gets one: the status alone, 8 RESOURCE_EXHAUSTED (too large) or 13 INTERNAL,
+// with the reason, on a fresh produce stream. Only if that fails too is the answer lost.
+//
 // Thread: engine.
 #pragma once
 
@@ -42,6 +46,9 @@ class ReplyProducer final : public PortListener {
   // Gives up without a status (the request will be delivered again).
   void abandon();
 
+  // The status the answer carries (the call's, or the one that replaced a refused reply).
+  int32_t status() const { return status_; }
+
  private:
   void onPortWindow(StreamPort& port, const zb_frame_t& frame) override;
   void onPortEnd(StreamPort& port, const zb_frame_t& frame) override;
@@ -51,13 +58,17 @@ class ReplyProducer final : public PortListener {
 
   void flushStatus();
   void durable();
-  void failed(std::string_view why);
+  // The reply stream failed; `error` is the kafka binding's error code when it said one.
+  void failed(std::string_view why, int32_t error = 0);
+  // Reads the ResetEx of an ABORT or RESET into reason_; returns its error code (0: none).
+  int32_t readRefusal(const zb_frame_t& frame, const char* fallback);
 
   CorrelatedCall& call_;
   StreamPort* port_ = nullptr;
   bool status_pending_ = false;
   bool status_written_ = false;
   bool done_ = false;
+  bool replaced_ = false;  // the answer is the status that replaced a refused reply
   int32_t status_ = 0;
   std::string message_;
   int64_t status_end_ = 0;  // produce sequence after the status tombstone

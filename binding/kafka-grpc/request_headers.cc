@@ -332,4 +332,21 @@ const zb::kafka::FetchDataEx* RequestHeaders::read(const zb_frame_t& frame, uint
   return reinterpret_cast<const FetchDataEx*>(frame.extension + fetch);
 }
 
+size_t RequestHeaders::headerListSize(std::string_view authority) const {
+  // Per field, as HTTP/2 counts it.
+  constexpr size_t kFieldOverhead = 32;
+  // :method, :scheme, te, content-type, user-agent, grpc-accept-encoding, grpc-timeout: what
+  // gRPC C++ sends besides :path, :authority and the metadata, with room to spare.
+  constexpr size_t kGrpcOwnHeaders = 512;
+  size_t size = kGrpcOwnHeaders;
+  size += sizeof(":path") - 1 + 2 + service.size() + method.size() + kFieldOverhead;
+  size += sizeof(":authority") - 1 + authority.size() + kFieldOverhead;
+  for (const MetadataView& entry : metadata) {
+    // A binary entry goes out as "<name>-bin" with its value in base64, as it came.
+    const size_t suffix = entry.type == zb::grpc::MetadataType::BASE64 ? 4 : 0;
+    size += entry.name.size() + suffix + entry.value.size() + kFieldOverhead;
+  }
+  return size;
+}
+
 }  // namespace zb::kafka_grpc

@@ -47,6 +47,11 @@ class RequestHeaders {
   // The first `-bin` entry whose value is not base64, or nullptr.
   const MetadataView* bad_base64 = nullptr;
 
+  // What the call's request headers weigh as HTTP/2 counts a header list (RFC 7540 §6.5.2: each
+  // field's name and value plus 32 bytes): the metadata, :path, :authority and the headers gRPC
+  // adds itself. A peer drops the whole connection on a list above its limit.
+  size_t headerListSize(std::string_view authority) const;
+
  private:
   struct Names;
   void clear();

@@ -244,10 +244,18 @@ Offset<flatbuffers::Vector<Offset<zb::kafka::Header>>> headersOf(FlatBufferBuild
   std::vector<Offset<zb::kafka::Header>> headers;
   if (v != nullptr) {
     for (const Value& h : v->items) {
-      if (h.kind == Value::Kind::kPair) {
-        headers.push_back(zb::kafka::CreateHeader(fbb, bytesOrNull(fbb, &h.items[0]),
-                                                  bytesOrNull(fbb, &h.items[1])));
+      if (h.kind != Value::Kind::kPair) {
+        continue;
       }
+      Offset<flatbuffers::Vector<uint8_t>> value = bytesOrNull(fbb, &h.items[1]);
+      if (h.items[1].kind == Value::Kind::kCall) {
+        // A constructor, e.g. fill("a", 9000) for a large value.
+        std::string error;
+        if (const std::optional<std::string> bytes = payloadBytes(h.items[1], error)) {
+          value = sdk::bytesIn(fbb, *bytes);
+        }
+      }
+      headers.push_back(zb::kafka::CreateHeader(fbb, bytesOrNull(fbb, &h.items[0]), value));
     }
   }
   return fbb.CreateVector(headers);

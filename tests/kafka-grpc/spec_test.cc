@@ -48,6 +48,9 @@ const std::vector<std::string> kCovered = {
     "partition.revoked.in.flight",
     "record.fetched.again",
     "partition.reassigned.before.release",
+    "reply.too.large",
+    "reply.topic.refused.twice",
+    "metadata.too.large",
 };
 
 ScenarioResult run(const std::string& name) {
@@ -171,7 +174,24 @@ TEST_CASE("dead.letter.topic") {
 
 TEST_CASE("reply.topic.refused") {
   const ScenarioResult result = run("reply.topic.refused");
+  CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"reply_refused\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"reply_failed\"")) == 0);
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"13\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 0);
+  CHECK(result.log.find("Broker: Invalid record") != std::string::npos);
+}
+
+TEST_CASE("reply.too.large") {
+  const ScenarioResult result = run("reply.too.large");
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"8\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 0);
+  CHECK(result.metrics.value(binding("kafka_grpc.in_flight")) == 0);
+}
+
+TEST_CASE("reply.topic.refused.twice") {
+  const ScenarioResult result = run("reply.topic.refused.twice");
   CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"reply_failed\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"13\"")) == 0);
   CHECK(result.log.find("unknown topic or partition") != std::string::npos);
 }
 
@@ -215,6 +235,13 @@ TEST_CASE("record.fetched.again") {
 TEST_CASE("partition.reassigned.before.release") {
   const ScenarioResult result = run("partition.reassigned.before.release");
   CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 2);
+}
+
+TEST_CASE("metadata.too.large") {
+  const ScenarioResult result = run("metadata.too.large");
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"8\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"bad_request\"")) == 1);
 }
 
 TEST_CASE("every scenario folder has a test case") {
