@@ -2,16 +2,34 @@
 
 #include "stream.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace zb::grpc_binding {
+namespace {
+
+// The method patterns the routes name, once each, in config order: the `method` labels.
+std::vector<std::string> namedMethods(const ClientConfig& config) {
+  std::vector<std::string> named;
+  for (const Route& route : config.routes) {
+    for (const RouteCondition& condition : route.when) {
+      if (!condition.method.empty() &&
+          std::find(named.begin(), named.end(), condition.method) == named.end()) {
+        named.push_back(condition.method);
+      }
+    }
+  }
+  return named;
+}
+
+}  // namespace
 
 ClientBinding::ClientBinding(const sdk::Host& host, ClientConfig config,
                              std::string_view metric_binding)
     : sdk::Binding(host),
       config_(std::move(config)),
       grpc_type_id_(host.typeId("grpc")),
-      metrics_(host, metric_binding),
+      metrics_(host, metric_binding, namedMethods(config_)),
       completions_(host, kCompletionSignal),
       channels_(config_.options, completions_.queue()) {}
 

@@ -8,9 +8,12 @@
 //   grpc.calls.refused{status}          counter    calls RESET with a StatusEx (14: retry)
 //   grpc.calls.in_flight                gauge      started calls whose status has not arrived
 //
-// Every metric carries the label binding="<namespace>.<name>"; `method` is "<service>/<method>".
-// A method's series are registered the first time one of its calls starts (a `status` the first
-// time it is seen), and their ids cached: later calls look them up without allocating.
+// Every metric carries the label binding="<namespace>.<name>". `method` is never taken from the
+// traffic: it is the `when.method` of the first route that names a method matching the call (the
+// pattern as written, e.g. "example.Echo/*"), or "other" for a call no such route names. So the
+// series are as many as the config says, whatever callers send. A method's series are registered
+// the first time one of its calls starts (a `status` the first time it is seen), and their ids
+// kept: later calls find them without allocating.
 #pragma once
 
 #include <zb/sdk/binding.hpp>
@@ -20,7 +23,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 namespace zb::grpc_binding {
 
@@ -28,9 +31,6 @@ namespace zb::grpc_binding {
 class CallMetrics {
  public:
   static constexpr int kStatusCodes = 17;  // gRPC status codes 0..16
-  // Distinct methods with series of their own; calls to any further method share the series
-  // of method="_other", so a caller cannot grow the metrics without bound.
-  static constexpr size_t kMaxMethods = 256;
 
   // The ids of one method's series.
   struct MethodSeries {
@@ -42,10 +42,11 @@ class CallMetrics {
     std::array<uint32_t, kStatusCodes> finished{};  // 0 until that status is first seen
   };
 
-  CallMetrics(const sdk::Host& host, std::string_view binding);
+  // `named` are the method patterns the binding's routes name, in config order.
+  CallMetrics(const sdk::Host& host, std::string_view binding, std::vector<std::string> named);
 
-  // The series of "<service>/<method>", registered on first use. The reference stays valid for
-  // the life of this object.
+  // The series of "<service>/<method>": the first named pattern it matches, or "other". The
+  // reference stays valid for the life of this object.
   MethodSeries& method(std::string_view service_method);
 
   void started(MethodSeries& series) {
@@ -64,20 +65,16 @@ class CallMetrics {
   void abandoned() { host_.record(in_flight_, -1); }
 
  private:
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-
-  MethodSeries& declare(std::string_view service_method);
+  MethodSeries& declare(MethodSeries& series, std::string_view label);
   static int statusIndex(int status) { return status >= 0 && status < kStatusCodes ? status : 2; }
 
   sdk::Host host_;
   std::string binding_label_;  // binding="<namespace>.<name>"
   uint32_t in_flight_ = 0;
   std::array<uint32_t, kStatusCodes> refused_{};  // 0 until that status is first seen
-  // Node-based: a MethodSeries never moves once inserted.
-  std::unordered_map<std::string, MethodSeries, TextHash, std::equal_to<>> methods_;
+  std::vector<std::string> named_;
+  std::vector<MethodSeries> series_;  // one per named pattern; never resized after construction
+  MethodSeries other_;
 };
 
 }  // namespace zb::grpc_binding

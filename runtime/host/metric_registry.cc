@@ -1,5 +1,7 @@
 #include "metric_registry.h"
 
+#include "utf8.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -32,7 +34,11 @@ std::string sanitized(std::string_view name, bool allow_colon) {
   return out;
 }
 
-std::string escapedLabelValue(std::string_view value) {
+// Label values are UTF-8 by Prometheus' format, and bounded here whatever a binding passes.
+constexpr size_t kMaxLabelValueBytes = 256;
+
+std::string escapedLabelValue(std::string_view raw) {
+  const std::string value = validUtf8(raw, kMaxLabelValueBytes);
   std::string out;
   for (const char c : value) {
     if (c == '\\') {

@@ -1,5 +1,7 @@
 #include "structured_log.h"
 
+#include "utf8.h"
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -19,35 +21,6 @@ std::string isoTime(int64_t now_ms) {
   char millis[8];
   std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(now_ms % 1000));
   return std::string(text, n) + millis;
-}
-
-// Length of the valid UTF-8 sequence at `text[i]`, or 0 when it is not one.
-size_t utf8Length(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char c = byte(i);
-  size_t length;
-  uint32_t min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    length = 2;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    length = 3;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    length = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  uint32_t code = c & (0x7F >> length);
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (byte(i + k) & 0x3F);
-  }
-  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-  return length;
 }
 
 }  // namespace

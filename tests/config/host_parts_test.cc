@@ -6,6 +6,7 @@
 #include "metric_registry.h"
 #include "metrics_http_server.h"
 #include "structured_log.h"
+#include "utf8.h"
 
 #include <doctest/doctest.h>
 
@@ -189,6 +190,27 @@ TEST_CASE("metric registry renders counters, gauges and histograms in Prometheus
   CHECK(text.find("# TYPE call_duration_us") < text.find("# TYPE calls_in_flight"));
   CHECK(text.find("# TYPE grpc_calls_total", text.find("# TYPE grpc_calls_total") + 1) ==
         std::string::npos);
+}
+
+TEST_CASE("metric label values: always UTF-8, and bounded, whatever a binding passes") {
+  MetricRegistry metrics("n");
+  const std::string huge(65583, 'm');
+  metrics.record(metrics.declare(ZB_METRIC_COUNTER, "b", "calls",
+                                 "method=\"Bad\xff\xfeName\",topic=\"t\xc3\"," +
+                                     std::string("long=\"") + huge + "\""),
+                 1);
+  const std::string text = metrics.renderPrometheus();
+  INFO(text.substr(0, 300));
+  // Each byte that is not UTF-8 became U+FFFD; the huge value was cut at 256 bytes, with "…".
+  CHECK(text.find("method=\"Bad\xEF\xBF\xBD\xEF\xBF\xBDName\"") != std::string::npos);
+  CHECK(text.find("topic=\"t\xEF\xBF\xBD\"") != std::string::npos);
+  CHECK(text.find("long=\"" + std::string(253, 'm') + "\xE2\x80\xA6\"") != std::string::npos);
+  CHECK(text.size() < 1000);
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = zb::host::utf8Length(text, i);
+    REQUIRE_MESSAGE(length != 0, "not UTF-8 at byte " << i);
+    i += length;
+  }
 }
 
 TEST_CASE("metric names: sanitized, counters get _total, clashing kinds get their own family") {

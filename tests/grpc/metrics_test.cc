@@ -17,7 +17,8 @@ namespace {
 using namespace zb::grpc_test;
 
 const std::string kUnary = "grpc.examples.echo.Echo/UnaryEcho";
-const std::string kBidirectional = "grpc.examples.echo.Echo/BidirectionalStreamingEcho";
+
+const std::string kBidiPattern = "grpc.examples.echo.Echo/Bidi*";
 
 // Every series declared, with what was recorded into it; the same kind, binding, name and
 // labels give the same id, as the host's registry does. Engine thread.
@@ -128,9 +129,14 @@ CallRecord unary(Harness& harness, const CallSpec& spec, const std::string& requ
 
 }  // namespace
 
+// Routes that name the two methods the tests label, and accept every other call.
+const std::string kNamingRoutes = R"([{"when": [{"method": "grpc.examples.echo.Echo/UnaryEcho"},
+                                                {"method": "grpc.examples.echo.Echo/Bidi*"}]},
+                                      {}])";
+
 TEST_CASE("metrics: two unary calls are started, finished with status 0 and their bytes counted") {
   RecordedMetrics metrics;
-  Harness harness("{}", "[]", &metrics);
+  Harness harness("{}", kNamingRoutes, &metrics);
   REQUIRE(harness.created());
   // The gauge exists from the start, labelled with the binding's namespace and name.
   REQUIRE(metrics.find("grpc.calls.in_flight").size() == 1);
@@ -177,7 +183,7 @@ TEST_CASE("metrics: two unary calls are started, finished with status 0 and thei
 
 TEST_CASE("metrics: a failed status, a call in flight, refusals") {
   RecordedMetrics metrics;
-  Harness harness("{}", "[]", &metrics);
+  Harness harness("{}", kNamingRoutes, &metrics);
   REQUIRE(harness.created());
 
   SUBCASE("a status other than OK is counted under its code") {
@@ -205,17 +211,16 @@ TEST_CASE("metrics: a failed status, a call in flight, refusals") {
       return record.messages.size() == 1 && record.acknowledged == int64_t(ping.size());
     }));
     CHECK(metrics.value("grpc.calls.in_flight") == 1);
-    CHECK(metrics.value("grpc.calls.started", {{"method", kBidirectional}}) == 1);
+    CHECK(metrics.value("grpc.calls.started", {{"method", kBidiPattern}}) == 1);
     CHECK(metrics.value("grpc.calls.finished") == 0);
-    CHECK(metrics.value("grpc.request.bytes", {{"method", kBidirectional}}) ==
-          int64_t(ping.size()));
-    CHECK(metrics.value("grpc.response.bytes", {{"method", kBidirectional}}) ==
+    CHECK(metrics.value("grpc.request.bytes", {{"method", kBidiPattern}}) == int64_t(ping.size()));
+    CHECK(metrics.value("grpc.response.bytes", {{"method", kBidiPattern}}) ==
           int64_t(record.messages[0].size()));
     call->finish();
     REQUIRE(harness.runUntil([&] { return record.released; }));
     CHECK(record.ended);
     CHECK(metrics.value("grpc.calls.in_flight") == 0);
-    CHECK(metrics.value("grpc.calls.finished", {{"method", kBidirectional}, {"status", "0"}}) == 1);
+    CHECK(metrics.value("grpc.calls.finished", {{"method", kBidiPattern}, {"status", "0"}}) == 1);
   }
 
   SUBCASE("refusals are counted by status, and a refused call never started") {
@@ -242,15 +247,21 @@ TEST_CASE("metrics: a failed status, a call in flight, refusals") {
   }
 }
 
-TEST_CASE("metrics: methods beyond the first 256 share the series of method _other") {
+TEST_CASE("metrics: a method no route names counts as method=\"other\", whatever its name") {
   RecordedMetrics metrics;
-  Harness harness("{}", "[]", &metrics);
+  Harness harness("{}", kNamingRoutes, &metrics);
   REQUIRE(harness.created());
-  constexpr int kMethods = 256 + 3;
-  std::deque<CallRecord> records(kMethods);
-  for (int i = 0; i < kMethods; ++i) {
-    // Methods the echo service does not have: each call ends with status 12 from the service.
-    CallerStream* call = harness.call(echoCall("Missing" + std::to_string(i)), records[size_t(i)]);
+  // Names no caller should be able to turn into series: many distinct ones, a 65 KiB one, and
+  // one that is not UTF-8. The echo service has none of them: each call ends with status 12.
+  std::vector<std::string> methods;
+  for (int i = 0; i < 40; ++i) {
+    methods.push_back("Missing" + std::to_string(i));
+  }
+  methods.push_back(std::string(65536, 'm'));
+  methods.push_back("Bad\xff\xfeName");
+  std::deque<CallRecord> records(methods.size());
+  for (size_t i = 0; i < methods.size(); ++i) {
+    CallerStream* call = harness.call(echoCall(methods[i]), records[i]);
     call->send(echoRequest("x"));
     call->finish();
   }
@@ -264,10 +275,15 @@ TEST_CASE("metrics: methods beyond the first 256 share the series of method _oth
         return true;
       },
       30'000));
-  CHECK(records.back().status == 12);
-  CHECK(metrics.find("grpc.calls.started").size() == 256 + 1);
-  CHECK(metrics.value("grpc.calls.started") == kMethods);
-  CHECK(metrics.value("grpc.calls.started", {{"method", "_other"}}) == 3);
-  CHECK(metrics.value("grpc.calls.finished", {{"status", "12"}}) == kMethods);
+  CHECK(metrics.find("grpc.calls.started").size() == 1);
+  CHECK(metrics.value("grpc.calls.started", {{"method", "other"}}) ==
+        static_cast<int64_t>(methods.size()));
   CHECK(metrics.value("grpc.calls.in_flight") == 0);
+  for (const auto* series : metrics.find("grpc.calls.finished")) {
+    CHECK(series->labels.size() < 100);
+  }
+  // The one a route names keeps its own series, labelled with the pattern as written.
+  const CallRecord named = unary(harness, echoCall("BidirectionalStreamingEcho"), echoRequest("y"));
+  CHECK(named.ended);
+  CHECK(metrics.value("grpc.calls.started", {{"method", kBidiPattern}}) == 1);
 }
