@@ -394,8 +394,22 @@ void CorrelatedCall::onPortAbort(StreamPort& port, const zb_frame_t& frame) {
 }
 
 void CorrelatedCall::onPortReleased(StreamPort& port) {
-  if (&port == grpc_) {
-    grpc_ = nullptr;
+  if (&port != grpc_) {
+    return;
+  }
+  grpc_ = nullptr;
+  if (phase_ >= Phase::kAnswering || phase_ == Phase::kFree) {
+    return;
+  }
+  // Closed without END, ABORT or RESET reaching the call: this side closed it (the SDK does on a
+  // peer that overran its window, or on a hook that threw). Nothing more will come: answer now.
+  server_.host().logf(ZB_LOG_WARN, "%s: the call for %.*s closed without a status",
+                      server_.label().c_str(), static_cast<int>(correlation_id_.size()),
+                      correlation_id_.data());
+  if (!data_sent_) {
+    unavailable("the call's stream closed before the request was sent");
+  } else {
+    finish(kInternal, "the call's stream closed without a status");
   }
 }
 

@@ -71,6 +71,10 @@ RecordSink::Written DeadLetterProducer::write(uint8_t flags, int32_t deferred, c
   }
   if (port_ == nullptr) {
     open();
+    if (writing_ >= pending_.size()) {
+      // Refused while opening: failed() settled the record, and nothing will drain it.
+      return Written{length, true};
+    }
   }
   if (port_ == nullptr || !port_->out().opened()) {
     return Written{0, false};

@@ -72,6 +72,10 @@ struct PeerGlue {
   static void bindingDestroy(zb_binding_t* /*binding*/) {}
   static zb_stream_t* streamNew(zb_binding_t* binding, const zb_frame_t* begin) {
     Peer* peer = reinterpret_cast<Peer*>(binding);
+    if (peer->refuse_next > 0) {
+      --peer->refuse_next;
+      return nullptr;
+    }
     peer->streams.push_back(std::make_unique<PeerStream>(*peer, *begin));
     peer->unaccepted.push_back(peer->streams.back().get());
     return reinterpret_cast<zb_stream_t*>(peer->streams.back().get());

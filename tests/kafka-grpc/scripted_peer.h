@@ -104,6 +104,8 @@ class Peer {
 
   // Streams opened to this peer and not yet accepted by a script, oldest first.
   std::deque<PeerStream*> unaccepted;
+  // The next streams opened to this peer that on_stream_new refuses (returns NULL).
+  int refuse_next = 0;
   std::vector<std::unique_ptr<PeerStream>> streams;
 
   // The plain C table of this peer type; `type_name` must outlive the engine.

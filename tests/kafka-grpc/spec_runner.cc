@@ -121,6 +121,10 @@ class Executor {
         stop_();
         result = Result::kProgress;
         break;
+      case Step::Op::kRefuse:
+        ++peer_.refuse_next;
+        result = Result::kProgress;
+        break;
     }
     if (result == Result::kProgress && !partial_) {
       ++pc_;
@@ -437,7 +441,7 @@ class Executor {
         bytes = std::string();
       }
       const int64_t reserved = int64_t(bytes ? bytes->size() : 0) + stream->out_padding;
-      if (stream->credit() < reserved) {
+      if (stream->credit() < reserved && !step.overrun) {
         return Result::kBlocked;
       }
       // The extension is built again: the credit check may have waited.

@@ -487,8 +487,8 @@ std::optional<Script> loadScript(const std::string& path, std::string& error) {
       script.steps.push_back(std::move(step));
       continue;
     }
-    if (words[0] == "stop" && words.size() == 1) {
-      step.op = Step::Op::kStop;
+    if ((words[0] == "stop" || words[0] == "refuse") && words.size() == 1) {
+      step.op = words[0] == "stop" ? Step::Op::kStop : Step::Op::kRefuse;
       script.steps.push_back(std::move(step));
       continue;
     }
@@ -522,6 +522,8 @@ std::optional<Script> loadScript(const std::string& path, std::string& error) {
         step.payload = std::move(field.value);
       } else if (field.name == "flags") {
         step.flags = print(field.value);
+      } else if (field.name == "overrun") {
+        step.overrun = true;
       } else if (step.frame == "window" || step.frame == "idle") {
         step.options.push_back(std::move(field));
       } else {

@@ -52,7 +52,7 @@ struct Field {
 };
 
 struct Step {
-  enum class Op { kAccept, kRead, kWrite, kAwait, kNotify, kExpect, kStop };
+  enum class Op { kAccept, kRead, kWrite, kAwait, kNotify, kExpect, kStop, kRefuse };
   int line = 0;
   std::string text;  // the line as written, for messages
   Op op = Op::kRead;
@@ -62,6 +62,7 @@ struct Step {
   std::vector<Field> fields;         // extension fields
   std::optional<Value> payload;      // payload=...
   std::optional<std::string> flags;  // flags=init|fin|none|complete
+  bool overrun = false;              // overrun=yes: write data beyond the credit (a bad peer)
   std::vector<Field> options;        // accept / window options (window=, padding=, ack=, max=)
   std::string barrier;               // await / notify
 };
@@ -73,7 +74,8 @@ struct Script {
 
 // Reads a script file. Lines: "# comment", "set NAME value" (later "$NAME" is replaced by the
 // value), "accept ALIAS [window=N] [padding=N] [ack=auto|manual]", "await NAME",
-// "notify NAME", "expect [ALIAS] name=value...", "stop" (the host stops the bindings), "ALIAS:
+// "notify NAME", "expect [ALIAS] name=value...", "stop" (the host stops the bindings), "refuse"
+// (the next stream opened to this peer is refused: on_stream_new returns NULL), "ALIAS:
 // read|write FRAME [ExtKind field=value...] [flags=...] [payload=...]".
 // A line ending in '\' continues on the next.
 std::optional<Script> loadScript(const std::string& path, std::string& error);

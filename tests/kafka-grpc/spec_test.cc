@@ -51,6 +51,8 @@ const std::vector<std::string> kCovered = {
     "reply.too.large",
     "reply.topic.refused.twice",
     "metadata.too.large",
+    "call.closed.without.status",
+    "dead.letter.topic.refused",
 };
 
 ScenarioResult run(const std::string& name) {
@@ -242,6 +244,18 @@ TEST_CASE("metadata.too.large") {
   CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"8\"")) == 1);
   CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == 1);
   CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"bad_request\"")) == 1);
+}
+
+TEST_CASE("call.closed.without.status") {
+  const ScenarioResult result = run("call.closed.without.status");
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"13\"")) == 1);
+  CHECK(result.metrics.value(binding("kafka_grpc.in_flight")) == 0);
+}
+
+TEST_CASE("dead.letter.topic.refused") {
+  const ScenarioResult result = run("dead.letter.topic.refused");
+  CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"unanswerable\"")) == 2);
+  CHECK(result.log.find("refused the dead-letter stream") != std::string::npos);
 }
 
 TEST_CASE("every scenario folder has a test case") {
