@@ -26,7 +26,12 @@ Offset<zb::kafka::ConditionEntry> headerCondition(flatbuffers::FlatBufferBuilder
 
 FetchStream::FetchStream(RemoteServer& server, const Route& route, const Condition& when,
                          uint32_t index)
-    : server_(server), route_(route), when_(when), index_(index), held_(kWindow) {
+    : server_(server),
+      route_(route),
+      when_(when),
+      index_(index),
+      held_(kWindow),
+      answered_(std::max<size_t>(4096, size_t{64} * server.options().max_in_flight)) {
   if (!server.options().dead_letter_topic.empty()) {
     dead_letter_ = std::make_unique<DeadLetterProducer>(server, *this);
   }
@@ -201,6 +206,14 @@ void FetchStream::beginRecord(const zb_frame_t& frame) {
     }
     return;
   }
+  if (!answered_.empty() && answered_.contains(headers_.correlation_id)) {
+    // A later record of a request answered already, whose call was let go: nothing to do.
+    if (tombstone) {
+      answered_.erase(headers_.correlation_id);
+    }
+    settle(record_);
+    return;
+  }
   if (tombstone) {
     // The end of a request stream whose call is not known here (answered and forgotten, or
     // never opened): nothing to end.
@@ -365,7 +378,16 @@ void FetchStream::linger(CorrelatedCall& call) {
   ++lingering_;
   const uint32_t bound = std::max<uint32_t>(64, 4 * server_.options().max_in_flight);
   if (lingering_ > bound) {
+    // The oldest call goes back to the pool; its id stays known, so that its later records
+    // open no second call.
     CorrelatedCall& oldest = *lingering_head_;
+    if (answered_.add(oldest.correlationId())) {
+      server_.metrics().error(ErrorReason::kForgotten);
+      server_.host().logf(ZB_LOG_WARN,
+                          "%s: more answered requests without a tombstone than kept (%zu): the "
+                          "oldest is forgotten; a later record of it would open a new call",
+                          server_.label().c_str(), answered_.capacity());
+    }
     unlink(oldest);
     server_.recycle(oldest);
   }
@@ -549,6 +571,7 @@ void FetchStream::lost(const char* why) {
   // request was still streaming are cancelled, answers under way finish.
   held_.clear();
   tracker_.clear();
+  answered_.clear();
   revoking_.clear();
   size_t unfinished = fenced_.size();
   for (CorrelatedCall* call : fenced_) {

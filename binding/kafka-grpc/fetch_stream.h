@@ -20,6 +20,7 @@
 // Thread: engine.
 #pragma once
 
+#include "answered_ids.h"
 #include "correlation_index.h"
 #include "dead_letter.h"
 #include "held_fragments.h"
@@ -132,6 +133,7 @@ class FetchStream final : public PortListener {
   int32_t deferred_ = 0;        // from the record's INIT fragment
   int64_t window_sent_ = 0;     // acknowledge of the last WINDOW sent
 
+  AnsweredIds answered_;  // lingering calls let go before their tombstone
   CorrelatedCall* lingering_head_ = nullptr;
   CorrelatedCall* lingering_tail_ = nullptr;
   uint32_t lingering_ = 0;

@@ -27,6 +27,7 @@ enum class ErrorReason : uint8_t {
   kReplyFailed,   // the reply topic refused or lost the answer: the requester got none
   kFetchLost,     // the fetch stream ended or failed
   kCancelled,     // a call cancelled because its fetch stream was lost
+  kForgotten,     // an answered request without tombstone forgotten (too many kept)
   kCount
 };
 

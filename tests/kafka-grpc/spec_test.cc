@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -256,6 +258,77 @@ TEST_CASE("dead.letter.topic.refused") {
   const ScenarioResult result = run("dead.letter.topic.refused");
   CHECK(result.metrics.value(binding("kafka_grpc.errors", "reason=\"unanswerable\"")) == 2);
   CHECK(result.log.find("refused the dead-letter stream") != std::string::npos);
+}
+
+// A scenario too long to write by hand, written here: 65 requests answered before their
+// tombstone (the service answers after the first message), one more than a fetch stream keeps
+// lingering calls for; then a late record of the first one, whose call was let go.
+TEST_CASE("generated: a late record of a request answered long ago opens no second call") {
+  const std::string dir = std::string(ZB_BINARY_DIR) + "/tests/kafka-grpc/lingering.evicted";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/config.yaml") << R"(name: test
+bindings:
+  kafka0: {type: kafka, kind: cache_client}
+  grpc0: {type: grpc, kind: client}
+  remote_server0:
+    type: kafka-grpc
+    kind: remote_server
+    entry: kafka0
+    options: {acks: leader_only, max-in-flight: 1}
+    routes:
+      - exit: grpc0
+        when: [{topic: requests, reply-to: responses, method: example.EchoService/*}]
+        with: {scheme: http, authority: "localhost:8080"}
+)";
+  constexpr int kCalls = 65;  // the stream keeps max(64, 4 x max-in-flight) lingering calls
+  std::ofstream kafka(dir + "/kafka.spec");
+  std::ofstream grpc(dir + "/grpc.spec");
+  kafka << R"(set ROUTING "zilla:service":"example.EchoService", "zilla:method":"EchoStream", )"
+        << R"("zilla:reply-to":"responses"
+accept fetch
+fetch: read begin MergedBeginEx capabilities=FETCH_ONLY topic="requests"          group-id="zilla:test-remote_server0" partitions=[-1:-2]          filters=[[header("zilla:service","example.EchoService"),                    header("zilla:reply-to","responses")]] ack-mode=LEADER_ONLY
+fetch: write begin
+)";
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string id = "\"c-" + std::to_string(i) + "\"";
+    const std::string reply = "reply" + std::to_string(i);
+    kafka << "fetch: write data FetchDataEx partition=0:" << i << " key=" << id
+          << " headers=[$ROUTING, \"zilla:correlation-id\":" << id << "] payload=pb(1,\"m\")\n"
+          << "accept " << reply << " window=8192 padding=1\n"
+          << reply << ": read begin MergedBeginEx capabilities=PRODUCE_ONLY topic=\"responses\" "
+          << "ack-mode=LEADER_ONLY\n"
+          << reply << ": write begin\n"
+          << reply << ": read data ProduceDataEx partition=-1:-1 key=" << id
+          << " headers=[\"zilla:correlation-id\":" << id << "] payload=pb(1,\"r\")\n"
+          << reply << ": read data ProduceDataEx partition=-1:-1 key=" << id
+          << " headers=[\"zilla:correlation-id\":" << id
+          << ", \"zilla:status\":\"0\"] payload=null\n"
+          << reply << ": read end\n"
+          << reply << ": write end\n"
+          << "fetch: read flush ConsumerFlushEx progress=0:" << i + 1 << "\n";
+    const std::string call = "call" + std::to_string(i);
+    grpc << "accept " << call << " window=8192\n"
+         << call << ": read begin BeginEx scheme=\"http\" authority=\"localhost:8080\" "
+         << "service=\"example.EchoService\" method=\"EchoStream\"\n"
+         << call << ": read data DataEx payload=pb(1,\"m\")\n"
+         << call << ": write begin\n"
+         << call << ": write data DataEx payload=pb(1,\"r\")\n"
+         << call << ": write end\n"
+         << call << ": read abort StatusEx status=1\n";
+  }
+  // c-0's call was the oldest lingering one, let go for c-64's: its late record and its
+  // tombstone are committed, and no call is opened (the grpc script accepts no more streams).
+  kafka << "fetch: write data FetchDataEx partition=0:" << kCalls
+        << R"( key="c-0" headers=[$ROUTING, "zilla:correlation-id":"c-0"] payload=pb(1,"late"))"
+        << "\nfetch: read flush ConsumerFlushEx progress=0:" << kCalls + 1 << "\n"
+        << "fetch: write data FetchDataEx partition=0:" << kCalls + 1
+        << R"( key="c-0" headers=[$ROUTING, "zilla:correlation-id":"c-0"] payload=null)"
+        << "\nfetch: read flush ConsumerFlushEx progress=0:" << kCalls + 2 << "\n";
+  kafka.close();
+  grpc.close();
+  const ScenarioResult result = runScenario(dir);
+  CHECK_MESSAGE(result.passed, result.failure << "\n--- log\n" << result.log);
+  CHECK(result.metrics.value(binding("kafka_grpc.calls", "status=\"0\"")) == kCalls);
 }
 
 TEST_CASE("every scenario folder has a test case") {
