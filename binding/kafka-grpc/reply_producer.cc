@@ -91,6 +91,12 @@ void ReplyProducer::flushStatus() {
     return;
   }
   RemoteServer& server = call_.server();
+  if (server.options().acks != AckMode::kInSyncReplicas &&
+      port_->out().acknowledge() < port_->out().sequence()) {
+    // Without idempotence Kafka may land a retried reply record after a later record: the
+    // status waits until every reply is acknowledged, so it can never come before one.
+    return;
+  }
   ExtensionUse use;
   auto lease = server.writer();
   const sdk::Extension ext =

@@ -6,6 +6,10 @@
 // so the service can send no faster than Kafka accepts. The answer is durable once the produce
 // window acknowledges the status tombstone (or the kafka binding ENDs the stream).
 //
+// With `acks: leader_only` (no idempotence: a retried record may land after a later one) the
+// status tombstone is written only once every reply record is acknowledged, so it never lands
+// before one of them; with `in_sync_replicas` the idempotent producer keeps the order itself.
+//
 // When the reply topic refuses the answer (a record too large for it, or any other refusal), the
 // requester still gets one: the status alone, 8 RESOURCE_EXHAUSTED (too large) or 13 INTERNAL,
 // with the reason, on a fresh produce stream. Only if that fails too is the answer lost.

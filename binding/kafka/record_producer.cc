@@ -2,10 +2,6 @@
 
 #include "stream_produce.h"
 
-#include <string>
-#include <utility>
-#include <vector>
-
 namespace zb::kafka_binding {
 
 namespace kx = ::zb::kafka;
@@ -23,17 +19,16 @@ std::unique_ptr<RecordProducer> RecordProducer::create(
                                                               : "all";
   std::unique_ptr<RecordProducer> producer(new RecordProducer(
       host, std::string("kafka producer (acks=") + acks_value + ")", acks, wake_id, metrics));
-  const bool idempotent = acks == kx::AckMode::IN_SYNC_REPLICAS;
-  std::vector<std::pair<std::string, std::string>> settings = {
-      {"client.id", client_id},
-      {"acks", acks_value},
-      {"enable.idempotence", idempotent ? "true" : "false"}};
-  if (!idempotent) {
-    // Without idempotence a retried batch can land after a later one, and a call's status
-    // tombstone before its reply records. One request in flight per broker keeps the order.
-    settings.emplace_back("max.in.flight.requests.per.connection", "1");
-  }
-  rd_kafka_conf_t* conf = makeKafkaConf(options, bootstrap, HandleRole::kProducer, settings, error);
+  // Without idempotence (acks 0 and 1) librdkafka may land a retried batch after later ones
+  // (its retries re-enter the queue behind batches already on their way, whatever
+  // max.in.flight): the order of a stream's records is then only what its writer enforces by
+  // waiting for acknowledgements.
+  rd_kafka_conf_t* conf = makeKafkaConf(
+      options, bootstrap, HandleRole::kProducer,
+      {{"client.id", client_id},
+       {"acks", acks_value},
+       {"enable.idempotence", acks == kx::AckMode::IN_SYNC_REPLICAS ? "true" : "false"}},
+      error);
   if (conf == nullptr) {
     return nullptr;
   }
