@@ -16,7 +16,7 @@
 // routes' reply-to topics (otherwise the first reply waits about a second for it).
 //
 //   direct-pipeline --bootstrap HOST:PORT --topic T --group G --target HOST:PORT
-//                   [--in-flight N] [--reply-to TOPIC] [--linger-ms N]
+//                   [--in-flight N] [--reply-to TOPIC] [--linger-ms N] [--acks 1|all]
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <librdkafka/rdkafka.h>
@@ -48,7 +48,8 @@ struct Options {
   std::string group;
   std::string target;
   std::string reply_to;
-  std::string linger_ms;  // empty: librdkafka's default
+  std::string linger_ms;   // empty: librdkafka's default
+  std::string acks = "1";  // "1", or "all" (idempotent)
   int in_flight = 64;
 };
 
@@ -297,6 +298,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.target = value;
     } else if (name == "--linger-ms") {
       options.linger_ms = value;
+    } else if (name == "--acks") {
+      options.acks = value;
     } else if (name == "--reply-to") {
       options.reply_to = value;
     } else if (name == "--in-flight") {
@@ -317,7 +320,8 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, p.options)) {
     std::fprintf(stderr,
                  "usage: direct-pipeline --bootstrap HOST:PORT --topic T --group G "
-                 "--target HOST:PORT [--in-flight N] [--reply-to TOPIC] [--linger-ms N]\n");
+                 "--target HOST:PORT [--in-flight N] [--reply-to TOPIC] [--linger-ms N] "
+                 "[--acks 1|all]\n");
     return 2;
   }
   std::signal(SIGTERM, onStopSignal);
@@ -332,7 +336,10 @@ int main(int argc, char** argv) {
   rd_kafka_conf_set_offset_commit_cb(conf, &onCommit);
   p.consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
   conf = baseConf(p.options);
-  rd_kafka_conf_set(conf, "acks", "1", error, sizeof error);  // leader_only, as the bridge's config
+  // As the bridge's config: leader_only (1), or in_sync_replicas (all, idempotent).
+  rd_kafka_conf_set(conf, "acks", p.options.acks.c_str(), error, sizeof error);
+  rd_kafka_conf_set(conf, "enable.idempotence", p.options.acks == "all" ? "true" : "false", error,
+                    sizeof error);
   rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", error, sizeof error);
   if (!p.options.linger_ms.empty() &&
       rd_kafka_conf_set(conf, "linger.ms", p.options.linger_ms.c_str(), error, sizeof error) !=

@@ -21,6 +21,7 @@
 //
 //   e2e-bench [--bootstrap HOST:PORT] [--requests N | --smoke] [--rounds R] [--warmup N]
 //             [--in-flight N] [--partitions N] [--linger-ms N|default] [--only direct|bridge]
+//             [--acks leader_only|in_sync_replicas]
 //             [--keep-broker] [--scale-out] [--rate R]
 // --rate R: instead of writing the requests ahead, write them at R per second while the pipeline
 // runs (after one request whose answer shows it is consuming) and report the latency of each
@@ -65,6 +66,9 @@ struct Options {
   // commits after the reply is acknowledged at about 64 / 6 ms: latency, not work, would be
   // measured. "default": leave librdkafka's.
   std::string linger_ms = "0";
+  // The replies' acks, in both pipelines: "leader_only" (acks 1) or "in_sync_replicas" (all,
+  // idempotent).
+  std::string acks = "leader_only";
   std::string only;
   bool scale_out = false;  // also run "bridge2": two zilla-host processes in one group
   // Requests per second written while the pipeline runs (latency and memory over time); 0:
@@ -150,8 +154,9 @@ std::string suffix() {
 }
 
 std::string bridgeConfig(const std::string& bootstrap, const std::string& linger_ms,
-                         const std::string& requests, const std::string& replies,
-                         const std::string& group, const std::string& authority, int in_flight) {
+                         const std::string& acks, const std::string& requests,
+                         const std::string& replies, const std::string& group,
+                         const std::string& authority, int in_flight) {
   return "name: bench\n"
          "bindings:\n"
          "  kafka_client0:\n"
@@ -167,7 +172,9 @@ std::string bridgeConfig(const std::string& bootstrap, const std::string& linger
          "    kind: remote_server\n"
          "    entry: kafka_client0\n"
          "    options:\n"
-         "      acks: leader_only\n"
+         "      acks: " +
+         acks +
+         "\n"
          "      group-id: " +
          group + "\n      max-in-flight: " + std::to_string(in_flight) +
          "\n"
@@ -283,10 +290,12 @@ class Bench {
       if (!options_.linger_ms.empty()) {
         argv.insert(argv.end(), {"--linger-ms", options_.linger_ms});
       }
+      argv.insert(argv.end(), {"--acks", options_.acks == "in_sync_replicas" ? "all" : "1"});
     } else {  // bridge, bridge2
       const std::string config = work_dir_ + "/" + name + ".yaml";
-      std::ofstream(config) << bridgeConfig(options_.bootstrap, options_.linger_ms, requests,
-                                            replies, group, echo_address_, options_.in_flight);
+      std::ofstream(config) << bridgeConfig(options_.bootstrap, options_.linger_ms, options_.acks,
+                                            requests, replies, group, echo_address_,
+                                            options_.in_flight);
       argv = {options_.build_dir + "/runtime/host/zilla-host",
               "start",
               "-c",
@@ -529,6 +538,12 @@ bool parseOptions(int argc, char** argv, Options& options) {
       if (options.linger_ms == "default") {
         options.linger_ms.clear();
       }
+    } else if (arg == "--acks") {
+      options.acks = value();
+      if (options.acks != "leader_only" && options.acks != "in_sync_replicas") {
+        std::fprintf(stderr, "e2e-bench: --acks leader_only|in_sync_replicas\n");
+        std::exit(2);
+      }
     } else if (arg == "--only") {
       options.only = value();
     } else if (arg == "--rate") {
@@ -546,7 +561,8 @@ bool parseOptions(int argc, char** argv, Options& options) {
           stderr,
           "usage: e2e-bench [--bootstrap HOST:PORT] [--requests N | --smoke] "
           "[--rounds R] [--warmup N] [--in-flight N] [--partitions N] "
-          "[--linger-ms N|default] [--only direct|bridge] [--scale-out] [--rate R] [--keep-broker] "
+          "[--linger-ms N|default] [--acks leader_only|in_sync_replicas] [--only direct|bridge] "
+          "[--scale-out] [--rate R] [--keep-broker] "
           "[--build-dir DIR] "
           "[--source-dir DIR]\n");
       return false;
