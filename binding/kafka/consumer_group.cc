@@ -575,12 +575,17 @@ FetchStream* ConsumerGroup::route(const std::string& topic, const rd_kafka_messa
 
 void ConsumerGroup::skipped(const PartitionCursor& cursor, const rd_kafka_message_t& record,
                             std::string_view reason) {
-  metrics_.skipped(cursor.topic, reason);
+  skip_key_.assign(cursor.topic);
+  skip_key_.push_back('\0');
+  skip_key_.append(reason);
+  auto found = skips_.find(skip_key_);
+  if (found == skips_.end()) {
+    found = skips_.emplace(skip_key_, Skips{}).first;
+    found->second.series = metrics_.skippedSeries(cursor.topic, reason);
+  }
+  Skips& log = found->second;
+  metrics_.skipped(log.series);
   // Common when several groups share a topic: one line per topic and reason every 10 s at most.
-  std::string key = cursor.topic;
-  key.push_back('\0');
-  key.append(reason);
-  SkipLog& log = skip_log_[key];
   const int64_t now = host().nowNs();
   if (log.logged_ns != 0 && now - log.logged_ns < 10'000'000'000) {
     ++log.unlogged;

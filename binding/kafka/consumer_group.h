@@ -175,12 +175,15 @@ class ConsumerGroup final : public KafkaHandle {
   uint64_t release_timer_ = 0;
   bool release_timed_out_ = false;
 
-  // Skipped records: the last time each topic and reason was logged, and how many since.
-  struct SkipLog {
+  // Skipped records by topic and reason ("<topic>\0<reason>"): their metric series, the last
+  // time they were logged, and how many since. Looked up with skip_key_, reused.
+  struct Skips {
+    uint32_t series = 0;
     int64_t logged_ns = 0;
     uint64_t unlogged = 0;
   };
-  std::map<std::string, SkipLog, std::less<>> skip_log_;
+  std::map<std::string, Skips, std::less<>> skips_;
+  std::string skip_key_;
 
   bool draining_ = false;
   bool redrain_ = false;

@@ -16,8 +16,6 @@
 #include <zb/sdk/binding.hpp>
 #include <zb/sdk/labels.hpp>
 
-#include <functional>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -39,23 +37,15 @@ class ClientMetrics {
   }
 
   void fetched() { add(fetched_, 1); }
+  // The series of records skipped on `topic` for `reason` (registered on each call: keep it).
   // Topics and reasons come from the config (subscriptions and filter conditions): bounded.
-  void skipped(std::string_view topic, std::string_view reason) {
-    std::string key(topic);
-    key.push_back('\0');
-    key.append(reason);
-    auto found = skipped_.find(key);
-    if (found == skipped_.end()) {
-      std::string labels = label_;
-      sdk::appendLabel(labels, "topic", topic);
-      sdk::appendLabel(labels, "reason", reason);
-      found = skipped_
-                  .emplace(std::move(key),
-                           host_.metric(ZB_METRIC_COUNTER, "kafka.fetch.skipped", labels.c_str()))
-                  .first;
-    }
-    add(found->second, 1);
+  uint32_t skippedSeries(std::string_view topic, std::string_view reason) {
+    std::string labels = label_;
+    sdk::appendLabel(labels, "topic", topic);
+    sdk::appendLabel(labels, "reason", reason);
+    return host_.metric(ZB_METRIC_COUNTER, "kafka.fetch.skipped", labels.c_str());
   }
+  void skipped(uint32_t series) { add(series, 1); }
   void assigned(int64_t delta) { add(assigned_, delta); }
   void committed() { add(commits_, 1); }
   void commitFailed() { add(commit_errors_, 1); }
@@ -72,7 +62,6 @@ class ClientMetrics {
   sdk::Host host_;
   std::string label_;  // binding="..."
   uint32_t fetched_ = 0;
-  std::map<std::string, uint32_t, std::less<>> skipped_;
   uint32_t assigned_ = 0;
   uint32_t commits_ = 0;
   uint32_t commit_errors_ = 0;
