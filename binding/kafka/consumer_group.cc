@@ -34,14 +34,28 @@ std::unique_ptr<ConsumerGroup> ConsumerGroup::create(const sdk::Host& host,
                                                      ClientMetrics& metrics, std::string& error) {
   std::unique_ptr<ConsumerGroup> group(new ConsumerGroup(
       host, group_id, "kafka consumer group '" + group_id + "'", wake_id, metrics));
-  rd_kafka_conf_t* conf = makeKafkaConf(options, bootstrap, HandleRole::kConsumer,
-                                        {{"group.id", group_id}, {"client.id", client_id}}, error);
+  // The group's join state is only said in librdkafka's "cgrp" debug lines (see joining_).
+  std::string debug;
+  for (const auto& [name, value] : options.properties) {
+    if (name == "debug") {
+      debug = value;
+    }
+  }
+  group->forward_debug_ = !debug.empty();
+  if (debug.find("cgrp") == std::string::npos && debug.find("all") == std::string::npos) {
+    debug += debug.empty() ? "cgrp" : ",cgrp";
+  }
+  rd_kafka_conf_t* conf =
+      makeKafkaConf(options, bootstrap, HandleRole::kConsumer,
+                    {{"group.id", group_id}, {"client.id", client_id}, {"debug", debug}}, error);
   if (conf == nullptr) {
     return nullptr;
   }
   group->installCallbacks(conf);
   rd_kafka_conf_set_rebalance_cb(conf, &ConsumerGroup::onRebalance);
   rd_kafka_conf_set_offset_commit_cb(conf, &ConsumerGroup::onCommit);
+  // Before the handle: librdkafka's threads may post through it from then on.
+  group->wake_ = std::make_unique<QueueWake>(host, kConsumerWake, wake_id);
   char reason[512];
   group->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
   if (group->rk_ == nullptr) {
@@ -51,7 +65,6 @@ std::unique_ptr<ConsumerGroup> ConsumerGroup::create(const sdk::Host& host,
   }
   rd_kafka_poll_set_consumer(group->rk_);
   group->consumer_queue_ = rd_kafka_queue_get_consumer(group->rk_);
-  group->wake_ = std::make_unique<QueueWake>(host, kConsumerWake, wake_id);
   group->wake_->attach(group->consumer_queue_);
   // Events queued before the callback was attached would never wake the engine: drain once.
   group->wake_->postAgain();
@@ -212,6 +225,21 @@ void ConsumerGroup::fail(rd_kafka_resp_err_t err, const char* reason) {
       stream->terminate(err, reason);
     }
   }
+}
+
+bool ConsumerGroup::onLibrdkafkaLog(int level, const char* facility, const char* message) {
+  if (std::strcmp(facility, "CGRPJOINSTATE") == 0) {
+    // "Group "<id>" changed join state <from> -> <to> (state <state>)"
+    const char* arrow = std::strstr(message, " -> ");
+    if (arrow != nullptr) {
+      const std::string_view to(arrow + 4, std::strcspn(arrow + 4, " "));
+      const bool joining = to == "wait-join" || to == "wait-metadata" || to == "wait-sync";
+      if (joining_.exchange(joining, std::memory_order_acq_rel) && !joining) {
+        wake_->postAgain();  // progress held back during the join can be committed now
+      }
+    }
+  }
+  return level >= 7 && !forward_debug_;
 }
 
 void ConsumerGroup::onClientError(rd_kafka_resp_err_t err, const char* reason) {
@@ -704,7 +732,7 @@ void ConsumerGroup::rewind(PartitionCursor& cursor) {
 // ---- Commits
 
 void ConsumerGroup::commit() {
-  if (commit_in_flight_ || failed_ || rk_ == nullptr) {
+  if (commit_in_flight_ || failed_ || rk_ == nullptr || joining_.load(std::memory_order_acquire)) {
     return;
   }
   rd_kafka_topic_partition_list_t* offsets = nullptr;

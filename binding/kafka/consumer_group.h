@@ -21,6 +21,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -103,6 +104,8 @@ class ConsumerGroup final : public KafkaHandle {
 
  protected:
   void onClientError(rd_kafka_resp_err_t err, const char* reason) override;
+  // Watches the group's join state (librdkafka's "cgrp" debug lines), see joining_.
+  bool onLibrdkafkaLog(int level, const char* facility, const char* message) override;
 
  private:
   ConsumerGroup(const sdk::Host& host, std::string group_id, std::string name, uint64_t wake_id,
@@ -184,6 +187,15 @@ class ConsumerGroup final : public KafkaHandle {
   };
   std::map<std::string, Skips, std::less<>> skips_;
   std::string skip_key_;
+
+  // The member is between its JoinGroup and its SyncGroup answer. An offset commit sent then may
+  // carry the generation the join is ending, and librdkafka before 2.10 (#4059) takes the
+  // broker's ILLEGAL_GENERATION answer for a lost assignment: every partition dropped at once,
+  // work in flight redone elsewhere. So commits wait for the join to end. Set on librdkafka's
+  // thread, read on the engine thread.
+  std::atomic<bool> joining_{false};
+  // librdkafka's debug lines are on only for the join state: the others are not forwarded.
+  bool forward_debug_ = false;
 
   bool draining_ = false;
   bool redrain_ = false;

@@ -72,6 +72,12 @@ class KafkaHandle {
   }
 
  protected:
+  // A log line of librdkafka, before it goes to the host log; true keeps it from going there.
+  // Thread: any librdkafka thread (only atomics and host.post/log may be used).
+  virtual bool onLibrdkafkaLog(int /*level*/, const char* /*facility*/, const char* /*message*/) {
+    return false;
+  }
+
   // A client-level error (served by a poll on the engine thread). Thread: engine.
   virtual void onClientError(rd_kafka_resp_err_t err, const char* reason) {
     if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
@@ -84,7 +90,7 @@ class KafkaHandle {
   // Thread: any librdkafka thread (host.log is safe from any thread).
   static void onLog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
     auto* self = static_cast<KafkaHandle*>(rd_kafka_opaque(rk));
-    if (self == nullptr) {
+    if (self == nullptr || self->onLibrdkafkaLog(level, facility, message)) {
       return;
     }
     // A failed connection (facility FAIL) is transient: librdkafka retries it by itself.
