@@ -34,7 +34,7 @@ std::unique_ptr<ConsumerGroup> ConsumerGroup::create(const sdk::Host& host,
                                                      ClientMetrics& metrics, std::string& error) {
   std::unique_ptr<ConsumerGroup> group(new ConsumerGroup(
       host, group_id, "kafka consumer group '" + group_id + "'", wake_id, metrics));
-  // The group's join state is only said in librdkafka's "cgrp" debug lines (see joining_).
+  // The group's join state is only said in librdkafka's "cgrp" debug lines (joining_since_ns_).
   std::string debug;
   for (const auto& [name, value] : options.properties) {
     if (name == "debug") {
@@ -233,13 +233,40 @@ bool ConsumerGroup::onLibrdkafkaLog(int level, const char* facility, const char*
     const char* arrow = std::strstr(message, " -> ");
     if (arrow != nullptr) {
       const std::string_view to(arrow + 4, std::strcspn(arrow + 4, " "));
-      const bool joining = to == "wait-join" || to == "wait-metadata" || to == "wait-sync";
-      if (joining_.exchange(joining, std::memory_order_acq_rel) && !joining) {
+      // Joined: a generation is settled (steady, or an assignment being applied). Any other
+      // state (init, wait-join, wait-metadata, wait-sync) is part of a join.
+      const bool joined = to == "steady" || to.find("assign") != std::string_view::npos;
+      int64_t was;
+      if (joined) {
+        was = joining_since_ns_.exchange(0, std::memory_order_acq_rel);
+      } else {
+        was = 0;
+        if (!joining_since_ns_.compare_exchange_strong(was, host().nowNs(),
+                                                       std::memory_order_acq_rel)) {
+          return level >= 7 && !forward_debug_;  // joining already
+        }
+      }
+      if ((was != 0) == joined) {
+        host().logf(ZB_LOG_DEBUG, "%s: %s the group (join state %.*s); commits %s", name().c_str(),
+                    joined ? "joined" : "joining", static_cast<int>(to.size()), to.data(),
+                    joined ? "resume" : "wait");
+      }
+      if (was != 0 && joined) {
         wake_->postAgain();  // progress held back during the join can be committed now
       }
     }
   }
   return level >= 7 && !forward_debug_;
+}
+
+void ConsumerGroup::joinExpected() {
+  int64_t none = 0;
+  joining_since_ns_.compare_exchange_strong(none, host().nowNs(), std::memory_order_acq_rel);
+}
+
+bool ConsumerGroup::joining() const {
+  const int64_t since = joining_since_ns_.load(std::memory_order_acquire);
+  return since != 0 && host().nowNs() - since < kJoinGuardNs;
 }
 
 void ConsumerGroup::onClientError(rd_kafka_resp_err_t err, const char* reason) {
@@ -272,6 +299,9 @@ void ConsumerGroup::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(rk, partitions);
     }
+    // After an assignment that follows a revoke librdkafka rejoins at once: a commit issued
+    // before it has seen our call would go out after the JoinGroup.
+    self->joinExpected();
   } else {
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       self->host().logf(ZB_LOG_WARN, "%s: rebalance error: %s", self->name().c_str(),
@@ -462,6 +492,7 @@ void ConsumerGroup::finishRevoke(bool timed_out) {
   } else {
     rd_kafka_assign(rk_, nullptr);
   }
+  joinExpected();  // a rejoin follows (at once for an eager unassign, after the assign else)
   rd_kafka_topic_partition_list_destroy(partitions);
   redrain_ = true;
 }
@@ -732,7 +763,7 @@ void ConsumerGroup::rewind(PartitionCursor& cursor) {
 // ---- Commits
 
 void ConsumerGroup::commit() {
-  if (commit_in_flight_ || failed_ || rk_ == nullptr || joining_.load(std::memory_order_acquire)) {
+  if (commit_in_flight_ || failed_ || rk_ == nullptr || joining()) {
     return;
   }
   rd_kafka_topic_partition_list_t* offsets = nullptr;

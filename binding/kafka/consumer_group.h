@@ -104,7 +104,7 @@ class ConsumerGroup final : public KafkaHandle {
 
  protected:
   void onClientError(rd_kafka_resp_err_t err, const char* reason) override;
-  // Watches the group's join state (librdkafka's "cgrp" debug lines), see joining_.
+  // Watches the group's join state (librdkafka's "cgrp" debug lines), see joining_since_ns_.
   bool onLibrdkafkaLog(int level, const char* facility, const char* message) override;
 
  private:
@@ -188,12 +188,17 @@ class ConsumerGroup final : public KafkaHandle {
   std::map<std::string, Skips, std::less<>> skips_;
   std::string skip_key_;
 
-  // The member is between its JoinGroup and its SyncGroup answer. An offset commit sent then may
-  // carry the generation the join is ending, and librdkafka before 2.10 (#4059) takes the
-  // broker's ILLEGAL_GENERATION answer for a lost assignment: every partition dropped at once,
-  // work in flight redone elsewhere. So commits wait for the join to end. Set on librdkafka's
-  // thread, read on the engine thread.
-  std::atomic<bool> joining_{false};
+  // Since when the member is (re)joining its group (host clock; 0: it is not): from the moment a
+  // rejoin is due until the join's SyncGroup is answered. An offset commit sent then may carry
+  // the generation the join is ending, and librdkafka before 2.10 (#4059) takes the broker's
+  // ILLEGAL_GENERATION answer for a lost assignment: every partition dropped at once, work in
+  // flight redone elsewhere. So async commits wait (at most kJoinGuardNs, should a join not be
+  // seen to end). Set from librdkafka's thread (its join state) and the engine thread (a rejoin
+  // our assign or unassign call sets off), read on the engine thread.
+  std::atomic<int64_t> joining_since_ns_{0};
+  static constexpr int64_t kJoinGuardNs = 3'000'000'000;
+  void joinExpected();
+  bool joining() const;
   // librdkafka's debug lines are on only for the join state: the others are not forwarded.
   bool forward_debug_ = false;
 
