@@ -376,7 +376,8 @@ void ConsumerGroup::revoke(rd_kafka_topic_partition_list_t* partitions, bool coo
       }
     }
   }
-  if (!closing_ && !lost) {
+  if (!closing_) {
+    // Lost partitions are gone already, but their streams still start nothing more for them.
     notifyStreams(revoking_, false);
   }
   if (closing_ || lost || revokeReleased()) {
