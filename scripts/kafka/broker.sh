@@ -6,10 +6,12 @@
 #   broker.sh start <dir> <port>    format <dir> (once) and start a broker on 127.0.0.1:<port>,
 #                                   waiting until it answers; prints the bootstrap address
 #   broker.sh stop <dir>            stop the broker started in <dir>
+#   broker.sh kill <dir>            SIGKILL the broker's JVM (a crash, no clean shutdown) and wait
+#                                   until it is gone; a later start recovers its logs
 #   broker.sh status <dir>          exit 0 when the broker of <dir> is running and answers
 #
 # Every command is idempotent: fetch skips what is cached, start returns at once when the broker
-# of <dir> already answers, stop succeeds when nothing runs.
+# of <dir> already answers, stop and kill succeed when nothing runs.
 #
 # Environment:
 #   ZB_KAFKA_CACHE            cache dir for the jars (default ~/.cache/zb-kafka)
@@ -31,7 +33,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -229,24 +231,44 @@ cmd_start() {
   echo "${bootstrap}"
 }
 
-cmd_stop() {
-  local dir="$1" pid deadline
+# Waits up to <seconds> for <pid> to exit; fails if it is still there.
+await_exit() {
+  local pid="$1" deadline=$((SECONDS + $2))
+  while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  ! kill -0 "${pid}" 2>/dev/null
+}
+
+# Sends SIG<signal> to the broker of <dir>, if one runs, waits for it to exit and prints its pid.
+# One that ignores SIGTERM for 30s is killed; one still there 30s after SIGKILL is an error.
+signal_broker() {
+  local dir="$1" signal="$2" pid
   [[ -d "${dir}" ]] || return 0
   if ! pid="$(running_pid "${dir}")"; then
     rm -f "${dir}/broker.pid"
     return 0
   fi
-  kill -TERM "${pid}" 2>/dev/null || true
-  deadline=$((SECONDS + 30))
-  while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
-    sleep 0.2
-  done
-  if kill -0 "${pid}" 2>/dev/null; then
-    echo "broker.sh: pid ${pid} ignored SIGTERM for 30s; killing it" >&2
+  kill "-${signal}" "${pid}" 2>/dev/null || true
+  if ! await_exit "${pid}" 30; then
+    [[ "${signal}" != KILL ]] || die "pid ${pid} is still there 30s after SIGKILL"
+    echo "broker.sh: pid ${pid} ignored SIG${signal} for 30s; killing it" >&2
     kill -KILL "${pid}" 2>/dev/null || true
   fi
   rm -f "${dir}/broker.pid"
-  echo "stopped broker ${pid}"
+  echo "${pid}"
+}
+
+cmd_stop() {
+  local pid
+  pid="$(signal_broker "$1" TERM)"
+  [[ -z "${pid}" ]] || echo "stopped broker ${pid}"
+}
+
+cmd_kill() {
+  local pid
+  pid="$(signal_broker "$1" KILL)"
+  [[ -z "${pid}" ]] || echo "killed broker ${pid}"
 }
 
 cmd_status() {
@@ -260,6 +282,7 @@ case "${1:-}" in
   fetch) cmd_fetch ;;
   start) [[ $# -eq 3 ]] || usage; cmd_start "$2" "$3" ;;
   stop) [[ $# -eq 2 ]] || usage; cmd_stop "$2" ;;
+  kill) [[ $# -eq 2 ]] || usage; cmd_kill "$2" ;;
   status) [[ $# -eq 2 ]] || usage; cmd_status "$2" ;;
   *) usage ;;
 esac
