@@ -1,11 +1,14 @@
 // echo-server: the example gRPC echo service (examples/echo/echo.proto) on gRPC's callback API.
 //
 //   echo-server [--host H] [--port N] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
+//               [--record FILE]
 //
 // --port 0 (the default) picks a free port. Once listening it prints "listening on H:PORT" on
 // stdout and flushes, so a test or script can read the port. With --tls-cert and --tls-key it
-// serves TLS; adding --tls-ca requires and verifies client certificates (mTLS). SIGINT or
-// SIGTERM stops it.
+// serves TLS; adding --tls-ca requires and verifies client certificates (mTLS). With --record
+// it appends one line per request message it receives to FILE, flushed at once:
+// `<method> <request metadata "call-id", or -> <message>` (a newline or backslash in the message
+// is written as \n or \\), so a test can count what the service saw. SIGINT or SIGTERM stops it.
 //
 // Behaviour:
 //   UnaryEcho                   replies with the request's message.
@@ -47,7 +50,43 @@ constexpr int kServerStreamingCount = 10;
 struct CallHooks {
   grpc::Status status = grpc::Status::OK;
   int delay_ms = 0;
+  std::string call_id = "-";  // metadata call-id, for --record
 };
+
+// --record: every request message, one line each, in the order they arrive (any gRPC thread).
+class MessageRecord {
+ public:
+  bool open(const std::string& path) {
+    file_ = std::fopen(path.c_str(), "a");
+    return file_ != nullptr;
+  }
+
+  void add(const char* method, const CallHooks& hooks, const EchoRequest& request) {
+    if (file_ == nullptr) {
+      return;
+    }
+    std::string line = std::string(method) + " " + hooks.call_id + " ";
+    for (const char c : request.message()) {
+      if (c == '\n') {
+        line += "\\n";
+      } else if (c == '\\') {
+        line += "\\\\";
+      } else {
+        line += c;
+      }
+    }
+    line += '\n';
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::fwrite(line.data(), 1, line.size(), file_);
+    std::fflush(file_);  // a test reads the file while the server runs
+  }
+
+ private:
+  std::mutex mutex_;
+  std::FILE* file_ = nullptr;
+};
+
+MessageRecord message_record;
 
 bool endsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -66,6 +105,8 @@ CallHooks applyHooks(grpc::CallbackServerContext* ctx) {
       }
     } else if (name == "echo-delay-ms") {
       hooks.delay_ms = std::max(0, std::atoi(text.c_str()));
+    } else if (name == "call-id") {
+      hooks.call_id = text;
     }
     if (name.starts_with("echo-") || endsWith(name, "-bin")) {
       ctx->AddInitialMetadata(std::string(name), text);
@@ -113,6 +154,7 @@ class UnaryReply : public grpc::ServerUnaryReactor {
  public:
   UnaryReply(grpc::CallbackServerContext* ctx, const EchoRequest* request, EchoResponse* response)
       : hooks_(applyHooks(ctx)) {
+    message_record.add("UnaryEcho", hooks_, *request);
     delay_.start(hooks_.delay_ms, [this, request, response] {
       if (hooks_.status.ok()) {
         response->set_message(request->message());
@@ -132,6 +174,7 @@ class ServerStreamingReply : public grpc::ServerWriteReactor<EchoResponse> {
  public:
   ServerStreamingReply(grpc::CallbackServerContext* ctx, const EchoRequest* request)
       : hooks_(applyHooks(ctx)), message_(request->message()) {
+    message_record.add("ServerStreamingEcho", hooks_, *request);
     writeNext();
   }
 
@@ -179,6 +222,7 @@ class ClientStreamingReply : public grpc::ServerReadReactor<EchoRequest> {
 
   void OnReadDone(bool ok) override {
     if (ok) {
+      message_record.add("ClientStreamingEcho", hooks_, request_);
       if (count_++ > 0) {
         joined_ += ',';
       }
@@ -219,6 +263,7 @@ class BidirectionalReply : public grpc::ServerBidiReactor<EchoRequest, EchoRespo
       Finish(grpc::Status::OK);
       return;
     }
+    message_record.add("BidirectionalStreamingEcho", hooks_, request_);
     delay_.start(hooks_.delay_ms, [this] {
       response_.set_message(request_.message());
       StartWrite(&response_);
@@ -280,12 +325,15 @@ struct Arguments {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  std::string record;
 };
 
 int usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s [--host H] [--port N] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]\n"
-               "  --port 0 picks a free port; --tls-ca requires client certificates (mTLS)\n",
+               "          [--record FILE]\n"
+               "  --port 0 picks a free port; --tls-ca requires client certificates (mTLS);\n"
+               "  --record appends '<method> <call-id> <message>' per request message to FILE\n",
                program);
   return 2;
 }
@@ -335,6 +383,8 @@ int main(int argc, char** argv) {
       args.tls_key = value;
     } else if (flag == "--tls-ca") {
       args.tls_ca = value;
+    } else if (flag == "--record") {
+      args.record = value;
     } else {
       return echo::usage(argv[0]);
     }
@@ -347,6 +397,10 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (!args.record.empty() && !echo::message_record.open(args.record)) {
+    std::fprintf(stderr, "echo-server: cannot open --record %s\n", args.record.c_str());
+    return 2;
+  }
   std::string error;
   const std::shared_ptr<grpc::ServerCredentials> credentials = echo::credentialsOf(args, error);
   if (!credentials) {
