@@ -11,12 +11,9 @@
 
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <random>
 #include <string>
 
 namespace {
@@ -32,17 +29,11 @@ int64_t wallClockMs() {
       .count();
 }
 
-// The broker's data dir: this process's and a random number, apart from any other run's.
-std::string ownBrokerDir() {
-  std::random_device device;
-  return kBuild + "/tests/integration/broker-restart-" + std::to_string(::getpid()) + "-" +
-         std::to_string(device() % 1000000u);
-}
-
 }  // namespace
 
 TEST_CASE("Kafka broker restart under load: no request lost, consumption resumes by itself") {
-  zb::test::OwnBroker broker(ownBrokerDir());
+  zb::test::OwnBroker broker(
+      zb::test::OwnBroker::uniqueDir(kBuild + "/tests/integration/broker-restart-"));
   broker.start();
   const std::string bootstrap = broker.bootstrap();
   const std::string suffix = zb::test::uniqueSuffix();

@@ -28,6 +28,13 @@ class ZillaHost : public ChildProcess {
   bool awaitStarted(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
     return awaitLine("started [0-9]+ bindings", timeout).has_value();
   }
+
+  // The port of its Prometheus endpoint (ChainConfig::prometheus), once it logs it.
+  std::optional<int> awaitMetricsPort(
+      std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    const auto port = awaitLine("serving http://0\\.0\\.0\\.0:([0-9]+)/metrics", timeout);
+    return port ? std::optional<int>(std::stoi(*port)) : std::nullopt;
+  }
 };
 
 // Ends `host` with SIGTERM, which must be a clean exit, and shows what a sanitizer reported (under
@@ -40,17 +47,27 @@ inline void checkStopsCleanly(ZillaHost& host) {
   }
 }
 
-// The gRPC echo service on `port` (0: one the kernel picks).
+// The gRPC echo service on `port` (0: one the kernel picks); with `record`, it appends a line per
+// request message it receives to that file (echo-server --record).
 class EchoServer : public ChildProcess {
  public:
-  explicit EchoServer(int port = 0)
-      : ChildProcess({ZB_BINARY_DIR "/examples/echo/echo-server", "--port", std::to_string(port)}) {
-  }
+  explicit EchoServer(int port = 0, const std::string& record = "")
+      : ChildProcess(arguments(port, record)) {}
 
   // The host:port it listens on, once it says so.
   std::optional<std::string> awaitAddress(
       std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     return awaitLine("(127\\.0\\.0\\.1:[0-9]+)", timeout);
+  }
+
+ private:
+  static std::vector<std::string> arguments(int port, const std::string& record) {
+    std::vector<std::string> argv = {ZB_BINARY_DIR "/examples/echo/echo-server", "--port",
+                                     std::to_string(port)};
+    if (!record.empty()) {
+      argv.insert(argv.end(), {"--record", record});
+    }
+    return argv;
   }
 };
 

@@ -9,13 +9,11 @@
 #include "chain_config.h"
 #include "chain_processes.h"
 #include "kafka_requests.h"
+#include "prometheus_scrape.h"
 #include "support/free_port.h"
 
 #include <doctest/doctest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,51 +29,12 @@ namespace {
 using namespace std::chrono_literals;
 using zb::test::ChainRetry;
 using zb::test::freePort;
+using zb::test::metricValue;
 using zb::test::ReplyCounter;
 using zb::test::RequestBatch;
 using zb::test::ZillaHost;
 
 const std::string kBuild = ZB_BINARY_DIR;
-
-// The body of GET /metrics from zilla-host's Prometheus endpoint on loopback ("" on failure).
-std::string scrapeMetrics(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      ssize_t n;
-      while ((n = ::recv(fd, buffer, sizeof buffer, 0)) > 0) {  // it closes after the answer
-        response.append(buffer, static_cast<size_t>(n));
-      }
-    }
-  }
-  ::close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
-}
-
-// The value of the first series of `family` whose labels contain `label` (e.g. `status="0"`);
-// 0 when there is none (a counter not yet incremented is not exported).
-double metricValue(const std::string& metrics, const std::string& family,
-                   const std::string& label = "") {
-  std::istringstream lines(metrics);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.starts_with(family + "{") && line.find(label) != std::string::npos) {
-      return std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
-  return 0;
-}
 
 // CPU time (user + system, all threads) the process has used so far, from /proc/<pid>/stat.
 double cpuSeconds(pid_t pid) {
@@ -135,9 +94,9 @@ class Chain {
                                                                  .retry = retry,
                                                                  .prometheus = true});
     host_.emplace(config);
-    const auto port = host_->awaitLine("serving http://0\\.0\\.0\\.0:([0-9]+)/metrics", 60s);
+    const auto port = host_->awaitMetricsPort();
     REQUIRE_MESSAGE(port, host_->output());
-    metrics_port_ = std::stoi(*port);
+    metrics_port_ = *port;
     // Before the SIGTERM at the end (see awaitStarted).
     REQUIRE_MESSAGE(host_->awaitStarted(), host_->output());
   }
@@ -146,7 +105,7 @@ class Chain {
   const std::string& requests() const { return requests_; }
   const std::string& responses() const { return responses_; }
   ZillaHost& host() { return *host_; }
-  std::string metrics() const { return scrapeMetrics(metrics_port_); }
+  std::string metrics() const { return zb::test::scrapeMetrics(metrics_port_); }
 
  private:
   std::string suffix_ = zb::test::uniqueSuffix();
