@@ -107,7 +107,9 @@ class UnaryExchange {
     declaration.type = "kafka-grpc";
     declaration.kind = "remote_server";
     declaration.entry = "kafka_client0";
-    declaration.options_json = R"({"acks":"leader_only"})";
+    // The default acks (in_sync_replicas, an idempotent producer): the status tombstone goes with
+    // the reply record (with leader_only it waits for the record's acknowledgement).
+    declaration.options_json = R"({"acks":"in_sync_replicas"})";
     declaration.routes_json =
         R"([{"exit":"grpc_client0","when":[{"topic":"requests","reply-to":"responses"}],)"
         R"("with":{"scheme":"http","authority":"localhost:8080"}}])";
@@ -292,8 +294,8 @@ class UnaryExchange {
       const auto* begin = ext != nullptr ? ext->ex_as_MergedBeginEx() : nullptr;
       check(begin != nullptr && begin->capabilities() == zb::kafka::Capabilities::PRODUCE_ONLY &&
                 sdk::textOf(begin->topic()) == kReplyTo &&
-                begin->ack_mode() == zb::kafka::AckMode::LEADER_ONLY,
-            "produce BEGIN: reply-to topic, leader_only");
+                begin->ack_mode() == zb::kafka::AckMode::IN_SYNC_REPLICAS,
+            "produce BEGIN: reply-to topic, in_sync_replicas");
     } else if (&stream.peer() == &kafka_ && initial && frame.type == ZB_FRAME_DATA) {
       const auto* ext = sdk::readKafka(frame, kafka_.kafkaTypeId());
       const auto* data = ext != nullptr ? ext->ex_as_ProduceDataEx() : nullptr;

@@ -86,6 +86,11 @@ void CorrelatedCall::release() {
   fenced_ = false;
 }
 
+uint64_t CorrelatedCall::waitingKey() const {
+  return (uint64_t(fetch_ != nullptr ? fetch_->index() : 0) << 32) |
+         static_cast<uint32_t>(partition_);
+}
+
 void CorrelatedCall::start() {
   const Options& options = server_.options();
   if (options.deadline_ns > 0) {

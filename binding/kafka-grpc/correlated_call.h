@@ -101,8 +101,9 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   // Lingering calls of a fetch stream (answered, tombstone not seen yet), oldest first.
   CorrelatedCall* linger_prev = nullptr;
   CorrelatedCall* linger_next = nullptr;
-  // The server's queue of calls waiting for a slot.
+  // The server's queues of calls waiting for a slot, one per partition of each fetch stream.
   CorrelatedCall* waiting_next = nullptr;
+  uint64_t waitingKey() const;
 
  private:
   void onPortBegin(StreamPort& port, const zb_frame_t& frame) override;

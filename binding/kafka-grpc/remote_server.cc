@@ -115,14 +115,12 @@ CorrelatedCall* RemoteServer::callFor(uint64_t token) {
 }
 
 bool RemoteServer::takeSlot(CorrelatedCall& call) {
-  if (waiting_head_ == nullptr && in_flight_ < config_.options.max_in_flight) {
+  if (waiting_.empty() && in_flight_ < config_.options.max_in_flight) {
     ++in_flight_;
     metrics_.inFlight(1);
     return true;
   }
-  call.waiting_next = nullptr;
-  (waiting_tail_ != nullptr ? waiting_tail_->waiting_next : waiting_head_) = &call;
-  waiting_tail_ = &call;
+  waiting_.push(call);
   wantSettle();
   return false;
 }
@@ -130,25 +128,12 @@ bool RemoteServer::takeSlot(CorrelatedCall& call) {
 void RemoteServer::returnSlot() {
   --in_flight_;
   metrics_.inFlight(-1);
-  if (waiting_head_ != nullptr) {
+  if (!waiting_.empty()) {
     wantSettle();
   }
 }
 
-void RemoteServer::forgetWaiting(CorrelatedCall& call) {
-  CorrelatedCall* previous = nullptr;
-  for (CorrelatedCall* at = waiting_head_; at != nullptr; at = at->waiting_next) {
-    if (at == &call) {
-      (previous != nullptr ? previous->waiting_next : waiting_head_) = at->waiting_next;
-      if (waiting_tail_ == at) {
-        waiting_tail_ = previous;
-      }
-      at->waiting_next = nullptr;
-      return;
-    }
-    previous = at;
-  }
-}
+void RemoteServer::forgetWaiting(CorrelatedCall& call) { waiting_.erase(call); }
 
 void RemoteServer::settle() {
   // Runs when the outermost delivery into this binding returns; what it starts may deliver
@@ -156,13 +141,8 @@ void RemoteServer::settle() {
   bool again = true;
   while (again) {
     again = false;
-    while (waiting_head_ != nullptr && in_flight_ < config_.options.max_in_flight) {
-      CorrelatedCall* call = waiting_head_;
-      waiting_head_ = call->waiting_next;
-      if (waiting_head_ == nullptr) {
-        waiting_tail_ = nullptr;
-      }
-      call->waiting_next = nullptr;
+    while (!waiting_.empty() && in_flight_ < config_.options.max_in_flight) {
+      CorrelatedCall* call = waiting_.pop();
       ++in_flight_;
       metrics_.inFlight(1);
       call->onSlotGranted();

@@ -11,6 +11,7 @@
 #include "extension_cache.h"
 #include "metrics.h"
 #include "stream_port.h"
+#include "waiting_calls.h"
 
 #include <zb/sdk/binding.hpp>
 #include <zb/sdk/extension.hpp>
@@ -59,8 +60,9 @@ class RemoteServer final : public sdk::Binding, public EntryScope {
   CorrelatedCall& newCall();
   void recycle(CorrelatedCall& call);
 
-  // A slot of max-in-flight: true when `call` may go now; otherwise it waits, in order, and
-  // CorrelatedCall::onSlotGranted follows when a slot frees up.
+  // A slot of max-in-flight: true when `call` may go now; otherwise it waits (WaitingCalls: its
+  // partition's turn, then its arrival) and CorrelatedCall::onSlotGranted follows when a slot
+  // frees up.
   bool takeSlot(CorrelatedCall& call);
   void returnSlot();
   void forgetWaiting(CorrelatedCall& call);
@@ -99,8 +101,7 @@ class RemoteServer final : public sdk::Binding, public EntryScope {
   std::vector<CorrelatedCall*> to_recycle_;
 
   uint32_t in_flight_ = 0;
-  CorrelatedCall* waiting_head_ = nullptr;
-  CorrelatedCall* waiting_tail_ = nullptr;
+  WaitingCalls waiting_;
 
   uint64_t random_state_;
 };

@@ -216,7 +216,8 @@ TEST_CASE("steady-state unary exchanges allocate nothing in the binding") {
     declaration.type = "kafka-grpc";
     declaration.kind = "remote_server";
     declaration.entry = "kafka0";
-    declaration.options_json = R"({"acks":"leader_only"})";
+    // The default acks (in_sync_replicas): the status tombstone goes with the reply record.
+    declaration.options_json = R"({"acks":"in_sync_replicas"})";
     declaration.routes_json =
         R"([{"exit":"grpc0","when":[{"topic":"requests","reply-to":"responses"}],)"
         R"("with":{"scheme":"http","authority":"localhost:8080"}}])";
