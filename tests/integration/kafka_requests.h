@@ -96,6 +96,8 @@ struct RequestBatch {
   // calls end out of order, as real ones do. The draws repeat from run to run (`seed`).
   int echo_delay_max_ms = 0;
   unsigned seed = 1;
+  // The partition every record goes to; -1: by key (the correlation id).
+  int32_t partition = -1;
 };
 
 inline std::string requestId(const RequestBatch& batch, int i) {
@@ -145,9 +147,10 @@ inline void produceRequests(const std::string& bootstrap, const std::string& top
       void* bytes = record == 0 ? const_cast<char*>(value.data()) : nullptr;
       const size_t length = record == 0 ? value.size() : 0;
       REQUIRE(rd_kafka_producev(
-                  producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(id.data(), id.size()),
-                  RD_KAFKA_V_VALUE(bytes, length), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                  RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END) == 0);
+                  producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(batch.partition),
+                  RD_KAFKA_V_KEY(id.data(), id.size()), RD_KAFKA_V_VALUE(bytes, length),
+                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+                  RD_KAFKA_V_END) == 0);
       rd_kafka_poll(producer, 0);
     }
   }
