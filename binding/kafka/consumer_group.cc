@@ -232,6 +232,7 @@ bool ConsumerGroup::onLibrdkafkaLog(int level, const char* facility, const char*
     // "Group "<id>" changed join state <from> -> <to> (state <state>)"
     const char* arrow = std::strstr(message, " -> ");
     if (arrow != nullptr) {
+      join_transitions_.fetch_add(1, std::memory_order_acq_rel);
       const std::string_view to(arrow + 4, std::strcspn(arrow + 4, " "));
       // Joined: a generation is settled (steady, or an assignment being applied). Any other
       // state (init, wait-join, wait-metadata, wait-sync) is part of a join.
@@ -259,7 +260,11 @@ bool ConsumerGroup::onLibrdkafkaLog(int level, const char* facility, const char*
   return level >= 7 && !forward_debug_;
 }
 
-void ConsumerGroup::joinExpected() {
+void ConsumerGroup::joinExpected(uint64_t transitions_before) {
+  // If the join state moved while our call was made, the watcher knows better than a guess.
+  if (join_transitions_.load(std::memory_order_acquire) != transitions_before) {
+    return;
+  }
   int64_t none = 0;
   joining_since_ns_.compare_exchange_strong(none, host().nowNs(), std::memory_order_acq_rel);
 }
@@ -294,6 +299,7 @@ void ConsumerGroup::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (!self->closing_) {
       self->assign(partitions);
     }
+    const uint64_t transitions = self->join_transitions_.load(std::memory_order_acquire);
     if (cooperative) {
       logError(self->host(), "incremental assign", rd_kafka_incremental_assign(rk, partitions));
     } else {
@@ -301,7 +307,7 @@ void ConsumerGroup::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     }
     // After an assignment that follows a revoke librdkafka rejoins at once: a commit issued
     // before it has seen our call would go out after the JoinGroup.
-    self->joinExpected();
+    self->joinExpected(transitions);
   } else {
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
       self->host().logf(ZB_LOG_WARN, "%s: rebalance error: %s", self->name().c_str(),
@@ -488,12 +494,14 @@ void ConsumerGroup::finishRevoke(bool timed_out) {
     host().logf(ZB_LOG_INFO, "%s: %d partition(s) released after %lld ms", name().c_str(),
                 partitions->cnt, static_cast<long long>(waited_ms));
   }
+  const uint64_t transitions = join_transitions_.load(std::memory_order_acquire);
   if (revoking_cooperative_) {
     logError(host(), "incremental unassign", rd_kafka_incremental_unassign(rk_, partitions));
   } else {
     rd_kafka_assign(rk_, nullptr);
   }
-  joinExpected();  // a rejoin follows (at once for an eager unassign, after the assign else)
+  // A rejoin follows (at once for an eager unassign, after the assign else).
+  joinExpected(transitions);
   rd_kafka_topic_partition_list_destroy(partitions);
   redrain_ = true;
 }
@@ -764,7 +772,17 @@ void ConsumerGroup::rewind(PartitionCursor& cursor) {
 // ---- Commits
 
 void ConsumerGroup::commit() {
-  if (commit_in_flight_ || failed_ || rk_ == nullptr || joining()) {
+  if (commit_in_flight_ || failed_ || rk_ == nullptr) {
+    return;
+  }
+  if (joining()) {
+    // Committed once the join is seen to end (the watcher wakes us), or at the guard's end.
+    const int64_t retry_at =
+        joining_since_ns_.load(std::memory_order_acquire) + kJoinGuardNs + 1'000'000;
+    if (retry_at > join_retry_at_ns_) {
+      join_retry_at_ns_ = retry_at;
+      host().signalAt(retry_at, wake_id_, kConsumerWake);
+    }
     return;
   }
   rd_kafka_topic_partition_list_t* offsets = nullptr;

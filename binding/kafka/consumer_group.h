@@ -197,8 +197,11 @@ class ConsumerGroup final : public KafkaHandle {
   // our assign or unassign call sets off), read on the engine thread.
   std::atomic<int64_t> joining_since_ns_{0};
   static constexpr int64_t kJoinGuardNs = 3'000'000'000;
-  void joinExpected();
+  // A rejoin is due after our assign or unassign call, unless the join state moved during it.
+  void joinExpected(uint64_t transitions_before);
   bool joining() const;
+  std::atomic<uint64_t> join_transitions_{0};  // join state changes seen
+  int64_t join_retry_at_ns_ = 0;               // a wake-up is set for then (engine thread)
   // librdkafka's debug lines are on only for the join state: the others are not forwarded.
   bool forward_debug_ = false;
 
