@@ -216,7 +216,8 @@ void FetchStream::beginRecord(const zb_frame_t& frame) {
   }
   if (tombstone) {
     // The end of a request stream whose call is not known here (answered and forgotten, or
-    // never opened): nothing to end.
+    // never opened): nothing to end. Counted, so that no record goes unaccounted for.
+    server_.metrics().error(ErrorReason::kStrayTombstone);
     settle(record_);
     return;
   }

@@ -12,7 +12,7 @@ void Metrics::declare(const sdk::Host& host, const std::string& binding) {
   call_duration_ = host.metric(ZB_METRIC_HISTOGRAM, "kafka_grpc.call_duration_ns", label.c_str());
   static constexpr const char* kReasons[] = {"unanswerable",  "bad_request",  "bad_frame",
                                              "reply_refused", "reply_failed", "fetch_lost",
-                                             "cancelled",     "forgotten"};
+                                             "cancelled",     "forgotten",    "stray_tombstone"};
   static_assert(std::size(kReasons) == static_cast<size_t>(ErrorReason::kCount));
   for (size_t i = 0; i < errors_.size(); ++i) {
     const std::string labels = label + ",reason=\"" + kReasons[i] + "\"";

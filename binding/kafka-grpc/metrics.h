@@ -20,14 +20,15 @@
 namespace zb::kafka_grpc {
 
 enum class ErrorReason : uint8_t {
-  kUnanswerable,  // no correlation id or no reply-to
-  kBadRequest,    // missing service or method, bad base64 metadata
-  kBadFrame,      // a frame without the extension it needs
-  kReplyRefused,  // the reply topic refused the reply: answered with its status alone
-  kReplyFailed,   // the reply topic refused or lost the answer: the requester got none
-  kFetchLost,     // the fetch stream ended or failed
-  kCancelled,     // a call cancelled because its fetch stream was lost
-  kForgotten,     // an answered request without tombstone forgotten (too many kept)
+  kUnanswerable,    // no correlation id or no reply-to
+  kBadRequest,      // missing service or method, bad base64 metadata
+  kBadFrame,        // a frame without the extension it needs
+  kReplyRefused,    // the reply topic refused the reply: answered with its status alone
+  kReplyFailed,     // the reply topic refused or lost the answer: the requester got none
+  kFetchLost,       // the fetch stream ended or failed
+  kCancelled,       // a call cancelled because its fetch stream was lost
+  kForgotten,       // an answered request without tombstone forgotten (too many kept)
+  kStrayTombstone,  // a tombstone that ends no call known here (committed, nothing to do)
   kCount
 };
 
