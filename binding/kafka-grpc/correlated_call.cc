@@ -245,14 +245,7 @@ void CorrelatedCall::abandon() {
     case Phase::kStreaming:
     case Phase::kBackoff:
       server_.metrics().error(ErrorReason::kCancelled);
-      if (phase_ == Phase::kWaiting) {
-        server_.forgetWaiting(*this);
-      }
-      closeCall(kCancelled);
-      if (has_slot_) {
-        has_slot_ = false;
-        server_.returnSlot();
-      }
+      withdraw();
       break;
     case Phase::kReplied:
       break;
@@ -290,7 +283,7 @@ bool CorrelatedCall::leavePartition() {
   return true;
 }
 
-void CorrelatedCall::cancel() {
+void CorrelatedCall::withdraw() {
   if (phase_ == Phase::kWaiting) {
     server_.forgetWaiting(*this);
   }
@@ -299,6 +292,10 @@ void CorrelatedCall::cancel() {
     has_slot_ = false;
     server_.returnSlot();
   }
+}
+
+void CorrelatedCall::cancel() {
+  withdraw();
   if (attached_) {
     fetch_->dropFor(*this);
     fetch_->retire(*this);

@@ -115,6 +115,8 @@ class CorrelatedCall final : public RecordSink, public PortListener {
   void onPortReleased(StreamPort& port) override;
 
   void open();
+  // Leaves the slot queue or gives its slot back, and cancels the gRPC call if it was opened.
+  void withdraw();
   // Cancels the call for good: no answer, its records never settled here.
   void cancel();
   void unavailable(std::string_view message);

@@ -785,20 +785,15 @@ void ConsumerGroup::commit() {
     }
     return;
   }
-  rd_kafka_topic_partition_list_t* offsets = nullptr;
-  for (auto& [key, cursor] : cursors_) {
-    const int64_t target = cursor->commitTarget();
-    if (target >= 0 && target > cursor->committed) {
-      if (offsets == nullptr) {
-        offsets = rd_kafka_topic_partition_list_new(int(cursors_.size()));
-      }
-      rd_kafka_topic_partition_list_add(offsets, cursor->topic.c_str(), cursor->partition)->offset =
-          target;
-      cursor->committed = target;
-    }
-  }
+  rd_kafka_topic_partition_list_t* offsets = offsetsBeyond(&PartitionCursor::committed);
   if (offsets == nullptr) {
     return;
+  }
+  for (int i = 0; i < offsets->cnt; ++i) {
+    if (PartitionCursor* cursor =
+            this->cursor(offsets->elems[i].topic, offsets->elems[i].partition)) {
+      cursor->committed = offsets->elems[i].offset;
+    }
   }
   const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets, 1);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -816,14 +811,11 @@ void ConsumerGroup::commit() {
   rd_kafka_topic_partition_list_destroy(offsets);
 }
 
-void ConsumerGroup::commitSync() {
-  if (failed_ || rk_ == nullptr) {
-    return;
-  }
+rd_kafka_topic_partition_list_t* ConsumerGroup::offsetsBeyond(int64_t PartitionCursor::*floor) {
   rd_kafka_topic_partition_list_t* offsets = nullptr;
   for (auto& [key, cursor] : cursors_) {
     const int64_t target = cursor->commitTarget();
-    if (target >= 0 && target > cursor->confirmed) {
+    if (target >= 0 && target > (*cursor).*floor) {
       if (offsets == nullptr) {
         offsets = rd_kafka_topic_partition_list_new(int(cursors_.size()));
       }
@@ -831,6 +823,14 @@ void ConsumerGroup::commitSync() {
           target;
     }
   }
+  return offsets;
+}
+
+void ConsumerGroup::commitSync() {
+  if (failed_ || rk_ == nullptr) {
+    return;
+  }
+  rd_kafka_topic_partition_list_t* offsets = offsetsBeyond(&PartitionCursor::confirmed);
   if (offsets == nullptr) {
     return;
   }

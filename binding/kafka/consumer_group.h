@@ -151,6 +151,9 @@ class ConsumerGroup final : public KafkaHandle {
   void commit();
   // Commits what is done and waits for the broker's answer (leaving, or giving partitions up).
   void commitSync();
+  // The commit targets of the partitions whose target passed `floor` (committed or confirmed),
+  // or nullptr when none did. The caller destroys the list.
+  rd_kafka_topic_partition_list_t* offsetsBeyond(int64_t PartitionCursor::*floor);
   void updateSubscription();
   void fail(rd_kafka_resp_err_t err, const char* reason);
 
