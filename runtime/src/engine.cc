@@ -17,6 +17,13 @@ struct HostBinding {
   BindingDeclaration declaration;
   const zb_binding_api_t* api = nullptr;
   zb_binding_t* handle = nullptr;
+  size_t open_streams = 0;  // streams it is a side of
+  bool stopped = false;     // on_binding_stop was called
+  // Replaced or removed by a reload: it finishes its streams, then it is destroyed (at the
+  // latest at retire_deadline_ns, its streams then closed for it).
+  bool retiring = false;
+  int64_t retire_since_ns = 0;
+  int64_t retire_deadline_ns = 0;
 };
 
 namespace {
@@ -138,7 +145,9 @@ struct Engine::Impl {
     ++depth;
     for (size_t i = 0; i < releases.size(); ++i) {
       const Release release = releases[i];
-      release.binding->api->on_stream_release(release.binding->handle, release.stream);
+      if (release.binding->handle != nullptr) {  // a binding destroyed by a reload is not told
+        release.binding->api->on_stream_release(release.binding->handle, release.stream);
+      }
     }
     releases.clear();
     --depth;
@@ -172,6 +181,8 @@ struct Engine::Impl {
     route.initiator_stream = stream;
     route.acceptor = target;
     streams.insert(begin->stream_id, route);
+    ++initiator->open_streams;
+    ++target->open_streams;
 
     Scope scope(*this);
     zb_stream_t* accepted = target->api->on_stream_new(target->handle, begin);
@@ -179,6 +190,8 @@ struct Engine::Impl {
     if (accepted == nullptr) {
       if (entry != nullptr) {
         streams.erase(begin->stream_id);
+        streamGone(*initiator);
+        streamGone(*target);
       }
       return ZB_ERR_REFUSED;
     }
@@ -220,12 +233,120 @@ struct Engine::Impl {
     if (route->initial_closed && route->reply_closed) {
       releases.push_back(Release{route->initiator, route->initiator_stream});
       releases.push_back(Release{route->acceptor, route->acceptor_stream});
+      streamGone(*route->initiator);
+      streamGone(*route->acceptor);
       streams.erase(initial_id);
     }
     Scope scope(*this);
     receiver->api->on_frame(receiver->handle, receiver_stream, frame);
     return ZB_OK;
   }
+
+  // A stream `binding` was a side of is gone; a retiring binding with none left can go.
+  void streamGone(HostBinding& binding) {
+    if (--binding.open_streams == 0 && binding.retiring) {
+      retire_ready = true;
+    }
+  }
+
+  // ---- Bindings replaced or removed while running (reloads)
+
+  std::vector<HostBinding*> retiring;
+  bool retire_ready = false;  // a retiring binding has no stream left
+
+  void stopBinding(HostBinding& binding) {
+    if (binding.stopped || binding.handle == nullptr) {
+      return;
+    }
+    binding.stopped = true;
+    if (binding.api->on_binding_stop != nullptr) {
+      Scope scope(*this);
+      binding.api->on_binding_stop(binding.handle);
+    }
+  }
+
+  void destroyBinding(HostBinding& binding) {
+    if (binding.handle == nullptr) {
+      return;
+    }
+    Scope scope(*this);
+    binding.api->on_binding_destroy(binding.handle);
+    binding.handle = nullptr;
+  }
+
+  // Closes for `binding` every stream it is still a side of, as a peer that gives up would:
+  // ABORT on what it writes, RESET on what it reads. The other side sees an ordinary failure.
+  void closeStreamsOf(HostBinding& binding) {
+    std::vector<uint64_t> ids;
+    streams.forEach([&](uint64_t id, const StreamRoute& route) {
+      if (route.initiator == &binding || route.acceptor == &binding) {
+        ids.push_back(id);
+      }
+    });
+    Scope scope(*this);
+    for (const uint64_t id : ids) {
+      const StreamRoute* route = streams.find(id);
+      if (route == nullptr || route->acceptor_stream == nullptr) {
+        continue;
+      }
+      const bool initiates = route->initiator == &binding;
+      zb_frame_t frame;
+      std::memset(&frame, 0, sizeof frame);
+      frame.struct_size = sizeof frame;
+      frame.origin_id = route->initiator->id;
+      frame.routed_id = route->acceptor->id;
+      const bool reply_open = !route->reply_closed;
+      if (!route->initial_closed) {
+        frame.type = initiates ? ZB_FRAME_ABORT : ZB_FRAME_RESET;
+        frame.stream_id = id;
+        streamSend(&binding, &frame);
+      }
+      if (reply_open) {
+        frame.type = initiates ? ZB_FRAME_RESET : ZB_FRAME_ABORT;
+        frame.stream_id = ZB_STREAM_REPLY_ID(id);
+        streamSend(&binding, &frame);
+      }
+    }
+  }
+
+  // Destroys the retiring bindings that have no stream left, or whose drain time is up.
+  void retireDue(int64_t now) {
+    retire_ready = false;
+    for (size_t i = 0; i < retiring.size();) {
+      HostBinding& binding = *retiring[i];
+      if (binding.open_streams > 0 && now < binding.retire_deadline_ns) {
+        ++i;
+        continue;
+      }
+      const size_t left = binding.open_streams;
+      if (left > 0) {
+        logLine(&binding, ZB_LOG_WARN,
+                "replaced or removed: " + std::to_string(left) +
+                    " stream(s) still open when its drain time was up; closed");
+        closeStreamsOf(binding);
+      }
+      destroyBinding(binding);
+      logLine(&binding, ZB_LOG_INFO,
+              "the previous instance is released, " +
+                  std::to_string((now - binding.retire_since_ns) / 1'000'000) +
+                  " ms after the reload");
+      retiring.erase(retiring.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+
+  int64_t nextRetireDeadline() const {
+    int64_t next = 0;
+    for (const HostBinding* binding : retiring) {
+      if (next == 0 || binding->retire_deadline_ns < next) {
+        next = binding->retire_deadline_ns;
+      }
+    }
+    return next;
+  }
+
+  // Work handed over from another thread (a reload), run on the engine thread in posting order.
+  std::vector<std::function<void()>> tasks;        // guarded by post_mutex
+  std::vector<std::function<void()>> tasks_taken;  // engine thread
 
   // ---- Signals and posts
 
@@ -276,11 +397,23 @@ struct Engine::Impl {
       ran = true;
       deliverSignal(static_cast<HostBinding*>(due.owner), due.stream_id, due.signal_id, nullptr, 0);
     }
+    if (!retiring.empty() && (retire_ready || now >= nextRetireDeadline())) {
+      ran = true;
+      retireDue(now);
+    }
     {
       std::lock_guard<std::mutex> lock(post_mutex);
       posts_taken.swap(posts);
       post_bytes_taken.swap(post_bytes);
+      if (!tasks.empty()) {
+        tasks_taken.swap(tasks);
+      }
     }
+    for (std::function<void()>& task : tasks_taken) {
+      ran = true;
+      task();
+    }
+    tasks_taken.clear();
     for (const Post& post : posts_taken) {
       ran = true;
       deliverSignal(post.binding, post.stream_id, post.signal_id,
@@ -297,8 +430,14 @@ struct Engine::Impl {
     if (const int64_t next = timers.nextDeadline(); next != 0 && next < until) {
       until = next;
     }
+    if (const int64_t next = nextRetireDeadline(); next != 0 && next < until) {
+      until = next;
+    }
+    if (retire_ready) {
+      return;
+    }
     std::unique_lock<std::mutex> lock(post_mutex);
-    if (!posts.empty() || stop_requests > seen_stop_requests) {
+    if (!posts.empty() || !tasks.empty() || stop_requests > seen_stop_requests) {
       return;
     }
     const int64_t now = steadyNowNs();
@@ -311,6 +450,9 @@ struct Engine::Impl {
   }
 
   int seen_stop_requests = 0;
+
+  // on_binding_new for `binding`, its entry and exit resolved by name.
+  bool createBinding(HostBinding& binding, std::string& error);
 
   int stopRequests() {
     std::lock_guard<std::mutex> lock(post_mutex);
@@ -477,41 +619,145 @@ uint64_t Engine::bindingId(std::string_view name) const {
   return it != impl_->binding_ids.end() ? it->second : 0;
 }
 
+namespace {
+
+// What on_binding_new is told of `binding`; the strings point into its declaration.
+zb_binding_config_t configOf(const HostBinding& binding, uint64_t entry_id, uint64_t exit_id) {
+  const BindingDeclaration& d = binding.declaration;
+  zb_binding_config_t config;
+  std::memset(&config, 0, sizeof config);
+  config.struct_size = sizeof config;
+  config.id = binding.id;
+  config.namespace_ = d.namespace_name.c_str();
+  config.name = d.name.c_str();
+  config.type = d.type.c_str();
+  config.kind = d.kind.c_str();
+  config.entry_id = entry_id;
+  config.exit_id = exit_id;
+  config.options_json = d.options_json.c_str();
+  config.routes_json = d.routes_json.c_str();
+  config.binding_json = d.binding_json.c_str();
+  return config;
+}
+
+}  // namespace
+
+bool Engine::Impl::createBinding(HostBinding& binding, std::string& error) {
+  const BindingDeclaration& d = binding.declaration;
+  auto idOf = [this](const std::string& name) {
+    auto it = binding_ids.find(name);
+    return it != binding_ids.end() ? it->second : 0;
+  };
+  const uint64_t entry_id = d.entry.empty() ? 0 : idOf(d.entry);
+  const uint64_t exit_id = d.exit.empty() ? 0 : idOf(d.exit);
+  if ((!d.entry.empty() && entry_id == 0) || (!d.exit.empty() && exit_id == 0)) {
+    error = d.name + ": " +
+            (entry_id == 0 && !d.entry.empty() ? "entry " + d.entry : "exit " + d.exit) +
+            " names no declared binding";
+    return false;
+  }
+  const zb_binding_config_t config = configOf(binding, entry_id, exit_id);
+  char reason[1024] = {0};
+  Scope scope(*this);
+  binding.handle = binding.api->on_binding_new(toHandle(&binding), &config, reason, sizeof reason);
+  if (binding.handle == nullptr) {
+    reason[sizeof reason - 1] = '\0';
+    error = d.name + ": " + (reason[0] != '\0' ? reason : "the binding refused its config");
+    return false;
+  }
+  return true;
+}
+
 bool Engine::create(std::string& error) {
   for (auto& binding : impl_->bindings) {
-    const BindingDeclaration& d = binding->declaration;
-    zb_binding_config_t config;
-    std::memset(&config, 0, sizeof config);
-    config.struct_size = sizeof config;
-    config.id = binding->id;
-    config.namespace_ = d.namespace_name.c_str();
-    config.name = d.name.c_str();
-    config.type = d.type.c_str();
-    config.kind = d.kind.c_str();
-    config.entry_id = d.entry.empty() ? 0 : bindingId(d.entry);
-    config.exit_id = d.exit.empty() ? 0 : bindingId(d.exit);
-    config.options_json = d.options_json.c_str();
-    config.routes_json = d.routes_json.c_str();
-    config.binding_json = d.binding_json.c_str();
-    if ((!d.entry.empty() && config.entry_id == 0) || (!d.exit.empty() && config.exit_id == 0)) {
-      error = d.name + ": " +
-              (config.entry_id == 0 && !d.entry.empty() ? "entry " + d.entry : "exit " + d.exit) +
-              " names no declared binding";
-      shutdown();
-      return false;
-    }
-    char reason[1024] = {0};
-    Impl::Scope scope(*impl_);
-    binding->handle =
-        binding->api->on_binding_new(toHandle(binding.get()), &config, reason, sizeof reason);
-    if (binding->handle == nullptr) {
-      reason[sizeof reason - 1] = '\0';
-      error = d.name + ": " + (reason[0] != '\0' ? reason : "the binding refused its config");
+    if (!impl_->createBinding(*binding, error)) {
       shutdown();
       return false;
     }
   }
   impl_->created = true;
+  return true;
+}
+
+bool Engine::replace(const std::vector<BindingDeclaration>& fresh,
+                     const std::vector<std::string>& removed, int64_t drain_ns,
+                     std::string& error) {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.stopped) {
+    error = "the engine is not running";
+    return false;
+  }
+  for (const BindingDeclaration& declaration : fresh) {
+    if (typeApi(declaration.type) == nullptr) {
+      error = declaration.name + ": no binding type " + declaration.type;
+      return false;
+    }
+  }
+  // The new instances take their names first, so that they resolve one another.
+  const std::unordered_map<std::string, uint64_t> previous_ids = impl.binding_ids;
+  std::vector<HostBinding*> created;
+  for (const BindingDeclaration& declaration : fresh) {
+    auto binding = std::make_unique<HostBinding>();
+    binding->engine = &impl;
+    binding->id = impl.bindings.size() + 1;
+    binding->declaration = declaration;
+    binding->api = typeApi(declaration.type);
+    impl.binding_ids[declaration.name] = binding->id;
+    created.push_back(binding.get());
+    impl.bindings.push_back(std::move(binding));
+  }
+  for (const std::string& name : removed) {
+    impl.binding_ids.erase(name);
+  }
+  for (size_t i = 0; i < created.size(); ++i) {
+    if (!impl.createBinding(*created[i], error)) {
+      for (size_t j = i; j-- > 0;) {
+        impl.destroyBinding(*created[j]);
+      }
+      impl.binding_ids = previous_ids;
+      return false;
+    }
+  }
+  const int64_t now = nowNs();
+  auto retire = [&](const std::string& name) {
+    auto it = previous_ids.find(name);
+    HostBinding* old = it != previous_ids.end() ? impl.bindingById(it->second) : nullptr;
+    if (old == nullptr || old->handle == nullptr || old->retiring) {
+      return;
+    }
+    impl.stopBinding(*old);
+    old->retiring = true;
+    old->retire_since_ns = now;
+    old->retire_deadline_ns = now + drain_ns;
+    impl.retiring.push_back(old);
+    if (old->open_streams == 0) {
+      impl.retire_ready = true;
+    }
+  };
+  for (const BindingDeclaration& declaration : fresh) {
+    retire(declaration.name);
+  }
+  for (const std::string& name : removed) {
+    retire(name);
+  }
+  for (HostBinding* binding : created) {
+    if (binding->api->on_binding_start != nullptr) {
+      Impl::Scope scope(impl);
+      binding->api->on_binding_start(binding->handle);
+    }
+  }
+  return true;
+}
+
+size_t Engine::retiringBindings() const { return impl_->retiring.size(); }
+
+bool Engine::post(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(impl_->post_mutex);
+  if (impl_->closed) {
+    return false;
+  }
+  impl_->tasks.push_back(std::move(task));
+  impl_->post_cv.notify_one();
   return true;
 }
 
@@ -573,10 +819,7 @@ void Engine::stop() {
   }
   impl_->stopped = true;
   for (auto& binding : impl_->bindings) {
-    if (binding->handle != nullptr && binding->api->on_binding_stop != nullptr) {
-      Impl::Scope scope(*impl_);
-      binding->api->on_binding_stop(binding->handle);
-    }
+    impl_->stopBinding(*binding);
   }
 }
 
@@ -613,11 +856,13 @@ void Engine::shutdown() {
       binding.handle = nullptr;
     }
   }
+  impl_->retiring.clear();
   impl_->releases.clear();
   impl_->streams.clear();
   std::lock_guard<std::mutex> lock(impl_->post_mutex);
   impl_->closed = true;
   impl_->posts.clear();
+  impl_->tasks.clear();
 }
 
 int64_t Engine::nowNs() const { return steadyNowNs(); }

@@ -86,6 +86,16 @@ class StreamTable {
     }
   }
 
+  // Calls fn(id, route) for every route.
+  template <typename Fn>
+  void forEach(Fn fn) const {
+    for (const Slot& slot : slots_) {
+      if (slot.id != 0) {
+        fn(slot.id, slot.route);
+      }
+    }
+  }
+
   void clear() {
     for (Slot& slot : slots_) {
       slot = Slot{};

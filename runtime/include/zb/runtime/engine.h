@@ -109,6 +109,23 @@ class Engine {
   // Stops and destroys every binding (on_binding_stop, on_binding_destroy). Idempotent.
   void shutdown();
 
+  // A reload, on the engine thread of a started engine: creates a new instance of each of
+  // `fresh` (a name already declared is replaced: from now on it names the new instance, which
+  // the other new instances' entry and exit resolve to), then stops the instances it replaces
+  // and those named in `removed`, then starts the new ones. A stopped instance keeps getting
+  // frames and signals until its last stream closes, or until `drain_ns` passes (its streams are
+  // then closed for it: ABORT on what it writes, RESET on what it reads); then it is destroyed.
+  // Bindings in neither list are untouched. When a new instance refuses its config, the ones
+  // created are destroyed, nothing else changes, and it returns false with "<binding>: <reason>".
+  bool replace(const std::vector<BindingDeclaration>& fresh,
+               const std::vector<std::string>& removed, int64_t drain_ns, std::string& error);
+  // Replaced or removed instances not yet destroyed.
+  size_t retiringBindings() const;
+
+  // Any thread: runs `task` on the engine thread at its next turn (run() or runUntil()), in
+  // posting order. Returns false once the engine is shut down.
+  bool post(std::function<void()> task);
+
   int64_t nowNs() const;
   size_t openStreams() const;
 
