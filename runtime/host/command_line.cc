@@ -43,7 +43,7 @@ std::string usageText() {
          "\n"
          "Commands:\n"
          "  start      validate zilla.yaml, load the bindings it uses and run them until\n"
-         "             SIGINT or SIGTERM\n"
+         "             SIGINT or SIGTERM; a change of the file (or SIGHUP) reloads it\n"
          "  validate   validate zilla.yaml and the bindings' own schemas, then exit\n"
          "\n"
          "Options:\n"
@@ -55,7 +55,10 @@ std::string usageText() {
          "  -v, --verbose            the same as --log-level debug\n"
          "  --log-format FORMAT      json (default: one JSON object per line) or text (start)\n"
          "  --drain-timeout TIME     how long in-flight work may finish after a stop signal,\n"
-         "                           e.g. 10s (default), 500ms, 1m (start)\n"
+         "                           or a binding a reload replaces, e.g. 10s (default),\n"
+         "                           500ms, 1m (start)\n"
+         "  --no-watch               do not reload the config when its file changes; SIGHUP\n"
+         "                           still reloads it (start)\n"
          "  -h, --help               this text\n"
          "  --version                the version of zilla-host and of its binding ABI\n"
          "\n"
@@ -130,6 +133,8 @@ std::optional<CommandLine> parseCommandLine(const std::vector<std::string>& args
         error = "--log-format must be one of: json, text";
         return std::nullopt;
       }
+    } else if (arg == "--no-watch") {
+      line.watch_config = false;
     } else if (arg == "--drain-timeout") {
       if (!takeValue()) return std::nullopt;
       const std::optional<int64_t> duration = parseDuration(value);

@@ -29,6 +29,7 @@ struct CommandLine {
   zb_log_level log_level = ZB_LOG_INFO;
   LogFormat log_format = LogFormat::kJson;
   int64_t drain_timeout_ns = 10'000'000'000;
+  bool watch_config = true;  // --no-watch turns it off
 };
 
 // Parses argv[1..]. Returns nullopt with `error` set on a usage error.

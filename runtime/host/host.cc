@@ -1,6 +1,9 @@
 #include "host.h"
 
 #include "binding_plugins.h"
+#include "config_check.h"
+#include "config_reload.h"
+#include "config_watcher.h"
 #include "metric_registry.h"
 #include "metrics_http_server.h"
 #include "stop_signals.h"
@@ -27,6 +30,7 @@ namespace {
 // zilla.yaml read, loaded and validated, with the plugins of the types it uses.
 struct Prepared {
   int exit_code = kExitOk;
+  std::string text;
   zb::runtime::ConfigDocument document;
   zb::runtime::ZillaConfig config;
   std::unique_ptr<BindingPlugins> plugins;
@@ -50,48 +54,32 @@ std::string durationText(int64_t ns) {
 
 Prepared prepare(const CommandLine& line, std::FILE* err) {
   Prepared prepared;
-  std::ifstream in(line.config_path, std::ios::binary);
-  if (!in) {
-    std::fprintf(err, "%s: cannot read: %s\n", line.config_path.c_str(), std::strerror(errno));
-    prepared.exit_code = kExitInvalidConfig;
-    return prepared;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-
-  std::vector<zb::runtime::ConfigProblem> problems;
-  if (!zb::runtime::loadYaml(text.str(), zb::runtime::processEnv, prepared.document, problems)) {
-    printProblems(err, line.config_path, problems);
-    prepared.exit_code = kExitInvalidConfig;
-    return prepared;
-  }
-
   std::string error;
-  const std::unique_ptr<zb::runtime::SchemaValidator> root =
-      zb::runtime::SchemaValidator::compile(zb::runtime::zillaRootSchema(), error);
-  if (!root) {
-    std::fprintf(err, "zilla-host: the built-in root schema is unusable: %s\n", error.c_str());
-    prepared.exit_code = kExitRuntime;
+  if (!readConfigFile(line.config_path, prepared.text, error)) {
+    std::fprintf(err, "%s: cannot read: %s\n", line.config_path.c_str(), error.c_str());
+    prepared.exit_code = kExitInvalidConfig;
     return prepared;
   }
-
   const char* plugin_path = std::getenv("ZILLA_PLUGIN_PATH");
   prepared.plugins = std::make_unique<BindingPlugins>(
       pluginDirectories(line.plugin_dirs, plugin_path, executableDirectory()));
   BindingPlugins& plugins = *prepared.plugins;
-  problems = zb::runtime::validateZillaConfig(
-      prepared.document, *root, [&plugins](std::string_view type, std::string& message) {
-        return plugins.schemaFor(type, message);
-      });
+  CheckedConfig checked = checkConfigText(prepared.text, plugins);
+  if (checked.schema_unusable) {
+    std::fprintf(err, "zilla-host: %s\n", checked.problems.front().message.c_str());
+    prepared.exit_code = kExitRuntime;
+    return prepared;
+  }
   for (const std::string& warning : plugins.warnings()) {
     std::fprintf(err, "warning: %s\n", warning.c_str());
   }
-  if (!problems.empty()) {
-    printProblems(err, line.config_path, problems);
+  if (!checked.problems.empty()) {
+    printProblems(err, line.config_path, checked.problems);
     prepared.exit_code = plugins.loadFailed() ? kExitPluginLoad : kExitInvalidConfig;
     return prepared;
   }
-  prepared.config = zb::runtime::readZillaConfig(prepared.document);
+  prepared.document = std::move(checked.document);
+  prepared.config = std::move(checked.config);
   return prepared;
 }
 
@@ -172,13 +160,17 @@ int runStart(const CommandLine& line, std::FILE* out, std::FILE* err) {
       return kExitRuntime;
     }
 
+    ConfigReloader reloader(line.config_path, std::move(prepared.text), config,
+                            std::move(prepared.plugins), engine, log, metrics,
+                            line.drain_timeout_ns);
+
     // Some supervisors (GNU timeout, for one) deliver one stop twice, to the process and to its
     // group, within microseconds: repeats that close to the first are the same request.
     std::chrono::steady_clock::time_point first_signal;
-    StopSignals signals([&engine, &log, &line, &first_signal](int signo, int count) {
+    StopSignals signals([&engine, &log, &line, &first_signal, &reloader](int signo, int count) {
       if (signo == SIGHUP) {
-        // Supervisors send it to ask for a reload; until reloads exist it must not stop anything.
-        log.info("SIGHUP: reloading the config is not supported yet; ignored, still running");
+        log.info("SIGHUP: reloading " + line.config_path);
+        reloader.reload(ConfigReloader::Trigger::kSignal);
         return;
       }
       const char* name = signo == SIGINT ? "SIGINT" : "SIGTERM";
@@ -206,8 +198,21 @@ int runStart(const CommandLine& line, std::FILE* out, std::FILE* err) {
       server->start();
     }
     engine.start();
+    std::unique_ptr<ConfigWatcher> watcher;
+    if (line.watch_config) {
+      watcher = std::make_unique<ConfigWatcher>(line.config_path, [&reloader] {
+        reloader.reload(ConfigReloader::Trigger::kFileChanged);
+      });
+      if (watcher->ok()) {
+        log.debug("watching " + watcher->folder() + " for changes of " + line.config_path);
+      } else {
+        log.warn("cannot watch the config for changes (" + watcher->error() +
+                 "); SIGHUP still reloads it");
+      }
+    }
     log.info("started " + std::to_string(config.bindings.size()) + " bindings");
     engine.run(line.drain_timeout_ns);
+    watcher.reset();
     for (auto& server : servers) {
       server->stop();
     }

@@ -718,6 +718,14 @@ bool Engine::replace(const std::vector<BindingDeclaration>& fresh,
       return false;
     }
   }
+  // The new instances start before the old ones stop, so that a stream the old one closes
+  // never leaves its peer without a successor (a consumer group would unsubscribe and rejoin).
+  for (HostBinding* binding : created) {
+    if (binding->api->on_binding_start != nullptr) {
+      Impl::Scope scope(impl);
+      binding->api->on_binding_start(binding->handle);
+    }
+  }
   const int64_t now = nowNs();
   auto retire = [&](const std::string& name) {
     auto it = previous_ids.find(name);
@@ -739,12 +747,6 @@ bool Engine::replace(const std::vector<BindingDeclaration>& fresh,
   }
   for (const std::string& name : removed) {
     retire(name);
-  }
-  for (HostBinding* binding : created) {
-    if (binding->api->on_binding_start != nullptr) {
-      Impl::Scope scope(impl);
-      binding->api->on_binding_start(binding->handle);
-    }
   }
   return true;
 }

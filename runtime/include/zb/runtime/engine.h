@@ -111,8 +111,8 @@ class Engine {
 
   // A reload, on the engine thread of a started engine: creates a new instance of each of
   // `fresh` (a name already declared is replaced: from now on it names the new instance, which
-  // the other new instances' entry and exit resolve to), then stops the instances it replaces
-  // and those named in `removed`, then starts the new ones. A stopped instance keeps getting
+  // the other new instances' entry and exit resolve to) and starts them, then stops the
+  // instances it replaces and those named in `removed`. A stopped instance keeps getting
   // frames and signals until its last stream closes, or until `drain_ns` passes (its streams are
   // then closed for it: ABORT on what it writes, RESET on what it reads); then it is destroyed.
   // Bindings in neither list are untouched. When a new instance refuses its config, the ones

@@ -1,0 +1,73 @@
+#include "config_watcher.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+
+namespace zb::host {
+
+ConfigWatcher::ConfigWatcher(const std::string& path, std::function<void()> on_change)
+    : on_change_(std::move(on_change)) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  folder_ = (ec ? std::filesystem::path(path) : absolute).parent_path().string();
+  if (folder_.empty()) {
+    folder_.push_back('.');  // (an assignment from "." trips GCC 12's -Wrestrict)
+  }
+  inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (inotify_fd_ < 0 || wake_fd_ < 0) {
+    error_.append("inotify: ").append(std::strerror(errno));
+    return;
+  }
+  // Writes in place (close after writing), renames and links into the folder (editors' saves,
+  // the ConfigMap `..data` swap), deletions, and a changed mode or owner.
+  watch_ = inotify_add_watch(
+      inotify_fd_, folder_.c_str(),
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MODIFY);
+  if (watch_ < 0) {
+    error_.append("inotify on ").append(folder_).append(": ").append(std::strerror(errno));
+    return;
+  }
+  thread_ = std::thread([this] { watch(); });
+}
+
+ConfigWatcher::~ConfigWatcher() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (inotify_fd_ >= 0) close(inotify_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void ConfigWatcher::watch() {
+  pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  alignas(inotify_event) char buffer[16384];
+  while (true) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0) {
+      return;
+    }
+    // Takes every event queued so far, then looks at the file once for all of them.
+    bool any = false;
+    while (read(inotify_fd_, buffer, sizeof buffer) > 0) {
+      any = true;
+    }
+    if (any) {
+      on_change_();
+    }
+  }
+}
+
+}  // namespace zb::host

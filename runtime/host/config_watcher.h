@@ -1,0 +1,40 @@
+// Watches zilla.yaml for changes with inotify, on the folder that holds it: editors that write a
+// new file and rename it over the old one, and Kubernetes ConfigMap volumes (whose file is a
+// symlink through `..data`, swapped by a rename in the same folder), are seen as well as writes
+// in place. Every batch of events in that folder calls `on_change`, which decides from the text
+// whether anything changed.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace zb::host {
+
+class ConfigWatcher {
+ public:
+  // Starts watching the folder of `path`. Thread: control. `on_change` runs on the watcher's
+  // own thread.
+  ConfigWatcher(const std::string& path, std::function<void()> on_change);
+  ~ConfigWatcher();
+  ConfigWatcher(const ConfigWatcher&) = delete;
+  ConfigWatcher& operator=(const ConfigWatcher&) = delete;
+
+  // False with `error()` when inotify could not watch the folder.
+  bool ok() const { return watch_ >= 0; }
+  const std::string& error() const { return error_; }
+  const std::string& folder() const { return folder_; }
+
+ private:
+  void watch();  // Thread: the watcher.
+
+  std::function<void()> on_change_;
+  std::string folder_;
+  std::string error_;
+  int inotify_fd_ = -1;
+  int watch_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace zb::host
