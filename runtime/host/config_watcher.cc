@@ -5,10 +5,12 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 namespace zb::host {
 
@@ -16,7 +18,14 @@ ConfigWatcher::ConfigWatcher(const std::string& path, std::function<void()> on_c
     : on_change_(std::move(on_change)) {
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(path, ec);
-  folder_ = (ec ? std::filesystem::path(path) : absolute).parent_path().string();
+  const std::filesystem::path file = ec ? std::filesystem::path(path) : absolute;
+  folder_ = file.parent_path().string();
+  names_.push_back(file.filename().string());
+  // A ConfigMap's file is a symlink into `..data`, itself a symlink the update renames over.
+  const std::filesystem::path target = std::filesystem::read_symlink(file, ec);
+  if (!ec && target.is_relative() && !target.empty()) {
+    names_.push_back(target.begin()->string());
+  }
   if (folder_.empty()) {
     folder_.push_back('.');  // (an assignment from "." trips GCC 12's -Wrestrict)
   }
@@ -59,12 +68,19 @@ void ConfigWatcher::watch() {
     if (fds[1].revents != 0) {
       return;
     }
-    // Takes every event queued so far, then looks at the file once for all of them.
-    bool any = false;
-    while (read(inotify_fd_, buffer, sizeof buffer) > 0) {
-      any = true;
+    // Takes every event queued so far, then looks at the file once for all of them. Events of
+    // other files in the folder are ignored: the config may be half written when they come.
+    bool ours = false;
+    ssize_t length;
+    while ((length = read(inotify_fd_, buffer, sizeof buffer)) > 0) {
+      for (ssize_t at = 0; at < length;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+        const std::string_view name = event->len > 0 ? std::string_view(event->name) : "";
+        ours = ours || std::find(names_.begin(), names_.end(), name) != names_.end();
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
     }
-    if (any) {
+    if (ours) {
       on_change_();
     }
   }

@@ -1,13 +1,15 @@
 // Watches zilla.yaml for changes with inotify, on the folder that holds it: editors that write a
 // new file and rename it over the old one, and Kubernetes ConfigMap volumes (whose file is a
 // symlink through `..data`, swapped by a rename in the same folder), are seen as well as writes
-// in place. Every batch of events in that folder calls `on_change`, which decides from the text
-// whether anything changed.
+// in place (once the writer closes the file). Every batch of events naming the file (or the
+// first part of its symlink's target) calls `on_change`, which decides from the text
+// whether anything changed. Events of other files in that folder are ignored.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace zb::host {
 
@@ -30,6 +32,7 @@ class ConfigWatcher {
 
   std::function<void()> on_change_;
   std::string folder_;
+  std::vector<std::string> names_;  // the file's name in the folder, and its symlink's first part
   std::string error_;
   int inotify_fd_ = -1;
   int watch_ = -1;

@@ -3,6 +3,7 @@
 // lookup with the zbtest plugin.
 #include "binding_plugins.h"
 #include "command_line.h"
+#include "config_watcher.h"
 #include "metric_registry.h"
 #include "metrics_http_server.h"
 #include "structured_log.h"
@@ -16,8 +17,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 using namespace zb::host;
@@ -342,4 +345,37 @@ TEST_CASE("binding plugins: a file that is not a binding is a load failure") {
                           "/libbinding-broken.so: cannot load",
                       0) == 0);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the config watcher sees a ConfigMap-style swap of the ..data symlink") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("zb-watch-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "v1");
+  fs::create_directories(dir / "v2");
+  std::ofstream(dir / "v1" / "zilla.yaml") << "name: one\n";
+  std::ofstream(dir / "v2" / "zilla.yaml") << "name: two\n";
+  fs::create_directory_symlink("v1", dir / "..data");
+  fs::create_symlink("..data/zilla.yaml", dir / "zilla.yaml");
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  int changes = 0;
+  ConfigWatcher watcher((dir / "zilla.yaml").string(), [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++changes;
+    changed.notify_all();
+  });
+  REQUIRE(watcher.ok());
+  // As the kubelet updates a ConfigMap volume: a new `..data` link, renamed over the old one.
+  fs::create_directory_symlink("v2", dir / "..data_tmp");
+  fs::rename(dir / "..data_tmp", dir / "..data");
+  std::unique_lock<std::mutex> lock(mutex);
+  CHECK(changed.wait_for(lock, std::chrono::seconds(10), [&] { return changes > 0; }));
+  lock.unlock();
+  std::ifstream in(dir / "zilla.yaml");
+  std::string first;
+  std::getline(in, first);
+  CHECK(first == "name: two");
+  fs::remove_all(dir);
 }

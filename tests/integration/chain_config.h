@@ -28,6 +28,13 @@ struct ChainRetry {
   int max_backoff_ms = 0;
 };
 
+// A route beyond the first: requests on `requests` asking for `responses`, called at `authority`.
+struct ChainRoute {
+  std::string requests;
+  std::string responses;
+  std::string authority;
+};
+
 struct ChainConfig {
   std::string name;
   // The kafka binding's servers entry: an address, or a ${{env.NAME}} placeholder.
@@ -44,7 +51,20 @@ struct ChainConfig {
   std::optional<ChainRetry> retry;
   // A Prometheus exporter on an ephemeral port; zilla-host prints the address it serves.
   bool prometheus = false;
+  // kafka-grpc's per-call deadline, e.g. "300ms"; unset: none.
+  std::optional<std::string> deadline;
+  // Routes after the first one, in order.
+  std::vector<ChainRoute> more_routes;
 };
+
+// Writes `yaml` to `dir`/zilla.yaml (see writeChainConfig); returns that path.
+inline std::string writeConfigText(const std::string& dir, const std::string& yaml) {
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/zilla.yaml";
+  std::ofstream(path + ".new") << yaml;
+  std::filesystem::rename(path + ".new", path);
+  return path;
+}
 
 inline std::string chainYaml(const ChainConfig& config) {
   std::ostringstream yaml;
@@ -76,15 +96,22 @@ inline std::string chainYaml(const ChainConfig& config) {
          << "        initial-backoff: " << config.retry->initial_backoff_ms << "ms\n"
          << "        max-backoff: " << config.retry->max_backoff_ms << "ms\n";
   }
-  yaml << "    routes:\n"
-       << "      - exit: grpc_client0\n"
-       << "        when:\n"
-       << "          - topic: " << config.requests << "\n"
-       << "            reply-to: " << config.responses << "\n"
-       << "        with:\n"
-       << "          scheme: http\n"
-       << "          authority: " << config.authority << "\n"
-       << "  grpc_client0:\n"
+  if (config.deadline) {
+    yaml << "      deadline: " << *config.deadline << "\n";
+  }
+  yaml << "    routes:\n";
+  std::vector<ChainRoute> routes = {{config.requests, config.responses, config.authority}};
+  routes.insert(routes.end(), config.more_routes.begin(), config.more_routes.end());
+  for (const ChainRoute& route : routes) {
+    yaml << "      - exit: grpc_client0\n"
+         << "        when:\n"
+         << "          - topic: " << route.requests << "\n"
+         << "            reply-to: " << route.responses << "\n"
+         << "        with:\n"
+         << "          scheme: http\n"
+         << "          authority: " << route.authority << "\n";
+  }
+  yaml << "  grpc_client0:\n"
        << "    type: grpc\n"
        << "    kind: client\n";
   if (config.prometheus) {
@@ -99,12 +126,11 @@ inline std::string chainYaml(const ChainConfig& config) {
   return yaml.str();
 }
 
-// Writes `config` to `dir`/zilla.yaml (creating `dir`); returns that path.
+// Writes `config` to `dir`/zilla.yaml (creating `dir`); returns that path. The text goes to a
+// file beside it first, renamed over zilla.yaml, as editors save: a host watching the file never
+// reads half of it.
 inline std::string writeChainConfig(const std::string& dir, const ChainConfig& config) {
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/zilla.yaml";
-  std::ofstream(path) << chainYaml(config);
-  return path;
+  return writeConfigText(dir, chainYaml(config));
 }
 
 }  // namespace zb::test
