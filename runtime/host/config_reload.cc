@@ -146,6 +146,10 @@ void ConfigReloader::count(Outcome outcome) {
   metrics_.record(counters_[static_cast<size_t>(outcome)], 1);
 }
 
+void ConfigReloader::countLater(Outcome outcome) {
+  engine_.post([this, outcome] { count(outcome); });
+}
+
 void ConfigReloader::reload(Trigger trigger) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string text;
@@ -154,7 +158,7 @@ void ConfigReloader::reload(Trigger trigger) {
     if (trigger == Trigger::kSignal) {
       log_.error("reload (SIGHUP) refused: " + path_ + ": cannot read: " + error +
                  "; the running config stays");
-      count(Outcome::kInvalid);
+      countLater(Outcome::kInvalid);
     }
     // A file being replaced can be missing for a moment; its next event says when it is back.
     return;
@@ -171,7 +175,7 @@ void ConfigReloader::reload(Trigger trigger) {
     for (const zb::runtime::ConfigProblem& problem : checked.problems) {
       log_.error(zb::runtime::formatProblem(path_, problem));
     }
-    count(Outcome::kInvalid);
+    countLater(Outcome::kInvalid);
     return;
   }
   // The plugins of every type, found here on the control side (a new type is loaded now).

@@ -61,8 +61,9 @@ class ConfigReloader {
 
  private:
   void apply(zb::runtime::ZillaConfig next, std::vector<std::shared_ptr<zb::runtime::Plugin>> types,
-             const char* why);  // Thread: engine.
-  void count(Outcome outcome);  // Thread: any (the counters are atomic).
+             const char* why);       // Thread: engine.
+  void count(Outcome outcome);       // Thread: engine (the registry's metric table is its own).
+  void countLater(Outcome outcome);  // Thread: any; counts on the engine thread.
 
   std::string path_;
   zb::runtime::Engine& engine_;
