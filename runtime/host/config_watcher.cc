@@ -1,7 +1,5 @@
 #include "config_watcher.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -30,59 +28,48 @@ ConfigWatcher::ConfigWatcher(const std::string& path, std::function<void()> on_c
     folder_.push_back('.');  // (an assignment from "." trips GCC 12's -Wrestrict)
   }
   inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (inotify_fd_ < 0 || wake_fd_ < 0) {
+  if (inotify_fd_ < 0) {
     error_.append("inotify: ").append(std::strerror(errno));
     return;
   }
-  // Writes in place (close after writing), renames and links into the folder (editors' saves,
-  // the ConfigMap `..data` swap), deletions, and a changed mode or owner.
+  // Writes in place once the writer closes the file (not each write: a file being written is
+  // half a config), renames and links into the folder (editors' saves, the ConfigMap `..data`
+  // swap), deletions, and a changed mode or owner.
   watch_ = inotify_add_watch(
       inotify_fd_, folder_.c_str(),
-      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_MODIFY);
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB);
   if (watch_ < 0) {
     error_.append("inotify on ").append(folder_).append(": ").append(std::strerror(errno));
     return;
   }
-  thread_ = std::thread([this] { watch(); });
+  watcher_ = std::make_unique<FdWatchThread>(inotify_fd_, [this] { readEvents(); });
+  if (!watcher_->ok()) {
+    error_.append("eventfd: ").append(std::strerror(errno));
+    watch_ = -1;
+  }
 }
 
 ConfigWatcher::~ConfigWatcher() {
-  if (thread_.joinable()) {
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
-    thread_.join();
-  }
+  watcher_.reset();
   if (inotify_fd_ >= 0) close(inotify_fd_);
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-void ConfigWatcher::watch() {
-  pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+void ConfigWatcher::readEvents() {
+  // Takes every event queued so far, then looks at the file once for all of them. Events of
+  // other files in the folder are ignored: the config may be half written when they come.
   alignas(inotify_event) char buffer[16384];
-  while (true) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
+  bool ours = false;
+  ssize_t length;
+  while ((length = read(inotify_fd_, buffer, sizeof buffer)) > 0) {
+    for (ssize_t at = 0; at < length;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      const std::string_view name = event->len > 0 ? std::string_view(event->name) : "";
+      ours = ours || std::find(names_.begin(), names_.end(), name) != names_.end();
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
-    if (fds[1].revents != 0) {
-      return;
-    }
-    // Takes every event queued so far, then looks at the file once for all of them. Events of
-    // other files in the folder are ignored: the config may be half written when they come.
-    bool ours = false;
-    ssize_t length;
-    while ((length = read(inotify_fd_, buffer, sizeof buffer)) > 0) {
-      for (ssize_t at = 0; at < length;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
-        const std::string_view name = event->len > 0 ? std::string_view(event->name) : "";
-        ours = ours || std::find(names_.begin(), names_.end(), name) != names_.end();
-        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-      }
-    }
-    if (ours) {
-      on_change_();
-    }
+  }
+  if (ours) {
+    on_change_();
   }
 }
 

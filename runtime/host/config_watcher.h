@@ -6,9 +6,11 @@
 // whether anything changed. Events of other files in that folder are ignored.
 #pragma once
 
+#include "fd_watch_thread.h"
+
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace zb::host {
@@ -28,7 +30,7 @@ class ConfigWatcher {
   const std::string& folder() const { return folder_; }
 
  private:
-  void watch();  // Thread: the watcher.
+  void readEvents();  // Thread: the watcher.
 
   std::function<void()> on_change_;
   std::string folder_;
@@ -36,8 +38,7 @@ class ConfigWatcher {
   std::string error_;
   int inotify_fd_ = -1;
   int watch_ = -1;
-  int wake_fd_ = -1;
-  std::thread thread_;
+  std::unique_ptr<FdWatchThread> watcher_;
 };
 
 }  // namespace zb::host

@@ -1,12 +1,9 @@
 #include "stop_signals.h"
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
 namespace zb::host {
@@ -38,38 +35,21 @@ StopSignals::StopSignals(std::function<void(int, int)> on_signal)
     : on_signal_(std::move(on_signal)) {
   const sigset_t set = stopSet();
   signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (ok()) {
-    thread_ = std::thread([this] { watch(); });
+  if (signal_fd_ >= 0) {
+    watcher_ = std::make_unique<FdWatchThread>(signal_fd_, [this] { readSignal(); });
   }
 }
 
 StopSignals::~StopSignals() {
-  if (thread_.joinable()) {
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
-    thread_.join();
-  }
+  watcher_.reset();
   if (signal_fd_ >= 0) close(signal_fd_);
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-void StopSignals::watch() {
-  int count = 0;
-  pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-  while (true) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (fds[1].revents != 0) {
-      return;
-    }
-    signalfd_siginfo info;
-    if (read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-      const int signo = static_cast<int>(info.ssi_signo);
-      on_signal_(signo, signo == SIGHUP ? 0 : ++count);
-    }
+void StopSignals::readSignal() {
+  signalfd_siginfo info;
+  if (read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    const int signo = static_cast<int>(info.ssi_signo);
+    on_signal_(signo, signo == SIGHUP ? 0 : ++count_);
   }
 }
 

@@ -2,9 +2,11 @@
 // thread and read from a signalfd by one watcher thread, which runs an ordinary callback.
 #pragma once
 
+#include "fd_watch_thread.h"
+
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 
 namespace zb::host {
 
@@ -23,15 +25,15 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  bool ok() const { return signal_fd_ >= 0 && wake_fd_ >= 0; }
+  bool ok() const { return signal_fd_ >= 0 && watcher_ && watcher_->ok(); }
 
  private:
-  void watch();  // Thread: the watcher.
+  void readSignal();  // Thread: the watcher.
 
   std::function<void(int, int)> on_signal_;
   int signal_fd_ = -1;
-  int wake_fd_ = -1;
-  std::thread thread_;
+  int count_ = 0;  // stop signals so far (the watcher's)
+  std::unique_ptr<FdWatchThread> watcher_;
 };
 
 }  // namespace zb::host

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,5 +71,15 @@ class EchoServer : public ChildProcess {
     return argv;
   }
 };
+
+// Request messages an echo service received so far: the lines of its --record file.
+inline size_t recordedMessages(const std::string& record) {
+  std::ifstream in(record);
+  size_t lines = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++lines;
+  }
+  return lines;
+}
 
 }  // namespace zb::test

@@ -23,20 +23,10 @@ using zb::test::ZillaHost;
 
 const std::string kBuild = ZB_BINARY_DIR;
 
-// Request messages the echo service received so far (lines of its --record file).
-size_t messagesSeen(const std::string& record) {
-  std::ifstream in(record);
-  size_t lines = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++lines;
-  }
-  return lines;
-}
-
 // Waits until the service has seen `count` request messages (it writes each one as it gets it).
 bool awaitMessages(const std::string& record, size_t count, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (messagesSeen(record) < count) {
+  while (zb::test::recordedMessages(record) < count) {
     if (std::chrono::steady_clock::now() > deadline) {
       return false;
     }
@@ -95,7 +85,7 @@ TEST_CASE("SIGTERM while a call waits on its service: answered, committed, never
   zb::test::produceRequests(bootstrap, requests, responses, {.prefix = "after-", .count = 1});
   REQUIRE_MESSAGE(replies.readUntil([&] { return replies.answered() == 2; }, 60s, second),
                   second.output());
-  CHECK(messagesSeen(record) == 2);
+  CHECK(zb::test::recordedMessages(record) == 2);
   CHECK(replies.answeredMoreThanOnce() == 0);
 
   // SIGHUP reloads the config (the same file: nothing to change) and stops nothing.

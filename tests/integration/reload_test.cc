@@ -31,16 +31,6 @@ const std::string kBuild = ZB_BINARY_DIR;
 constexpr int kLoad = 400;
 constexpr int kReloadAt = 40;
 
-// Lines of an echo-server --record file: one per request message the service received.
-size_t linesOf(const std::string& file) {
-  std::ifstream in(file);
-  size_t lines = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++lines;
-  }
-  return lines;
-}
-
 // Topics, two echo services (A, where the route points first, and B), the config and the host.
 struct Chain {
   std::string bootstrap = zb::test::fixtureBootstrap();
@@ -118,11 +108,13 @@ struct Chain {
     CHECK(replies.readToEnd(30s));
     MESSAGE("answered " << replies.answered() << " of " << expected << ", twice "
                         << replies.answeredMoreThanOnce() << ", service calls "
-                        << linesOf(record_a) + linesOf(record_b));
+                        << zb::test::recordedMessages(record_a) +
+                               zb::test::recordedMessages(record_b));
     CHECK(replies.answered() == expected);
     CHECK(replies.answeredMoreThanOnce() == 0);
     CHECK(replies.answeredOnlyWith("0") == only_zero);
-    CHECK(linesOf(record_a) + linesOf(record_b) == (service_calls != 0 ? service_calls : expected));
+    CHECK(zb::test::recordedMessages(record_a) + zb::test::recordedMessages(record_b) ==
+          (service_calls != 0 ? service_calls : expected));
   }
 
   double metric(const std::string& family, const std::string& label = "") {
@@ -142,15 +134,15 @@ TEST_CASE("reload: a route's authority moved to a second service, under load") {
   CHECK(chain.replies.answered() < kLoad);  // the reload landed while work was left
   CHECK(chain.replies.readUntil([&] { return chain.replies.answered() == kLoad; }, 120s,
                                 *chain.host));
-  const size_t a_done = linesOf(chain.record_a);
+  const size_t a_done = zb::test::recordedMessages(chain.record_a);
   // Requests written after the reload go to the second service only.
   zb::test::produceRequests(chain.bootstrap, chain.requests, chain.responses,
                             {.prefix = "after-", .count = 20});
   chain.checkAnsweredOnce(kLoad + 20, kLoad + 20);
-  MESSAGE("service A: " << a_done << " calls, B: " << linesOf(chain.record_b));
-  CHECK(linesOf(chain.record_a) == a_done);
+  MESSAGE("service A: " << a_done << " calls, B: " << zb::test::recordedMessages(chain.record_b));
+  CHECK(zb::test::recordedMessages(chain.record_a) == a_done);
   // B got the 20, and the part of the load that had not started at the reload.
-  CHECK(linesOf(chain.record_b) > 20);
+  CHECK(zb::test::recordedMessages(chain.record_b) > 20);
   CHECK(chain.host->output().find("the previous instance is released") != std::string::npos);
   CHECK(chain.metric("zilla_host_config_reloads_total", "outcome=\"applied\"") == 1);
   zb::test::checkStopsCleanly(*chain.host);
@@ -189,7 +181,7 @@ TEST_CASE("reload: max-in-flight and deadline changed, under load") {
   CHECK(chain.replies.answeredMoreThanOnce() == 0);
   CHECK(chain.replies.answeredOnlyWith("0") == kLoad);
   CHECK(chain.replies.answeredOnlyWith("4") == 2);
-  CHECK(linesOf(chain.record_a) == kLoad + 2);
+  CHECK(zb::test::recordedMessages(chain.record_a) == kLoad + 2);
   zb::test::checkStopsCleanly(*chain.host);
 }
 
